@@ -1,0 +1,143 @@
+/**
+ * Loading and saving ONNX model files.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
+import { FileError, ModelFormatError, MlctlError } from '../common/errors.js';
+import { decodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions } from './codec.js';
+import type { ModelProto } from './types.js';
+
+export interface LoadedModel {
+  model: ModelProto;
+  /** The file it came from, or undefined when loaded from bytes. */
+  path: string | undefined;
+  /** Folder that external data locations are relative to. */
+  dir: string | undefined;
+  /** Size of the serialized model in bytes. */
+  sizeBytes: number;
+  /** The serialized bytes; the model's byte fields are views into them. */
+  bytes: Uint8Array;
+}
+
+export type LoadOptions = DecodeOptions;
+
+/** First bytes of ModelProto fields (tag bytes of fields 1 to 8 and 14). */
+const modelTags = new Set([0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72]);
+
+/** Signatures of formats people often mistake for ONNX, checked before decoding. */
+const foreignFormats: Array<{ name: string; test: (b: Uint8Array) => boolean }> = [
+  { name: 'a JPEG image', test: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { name: 'a PNG image', test: (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 },
+  { name: 'a ZIP archive (a PyTorch checkpoint or .npz?)', test: (b) => b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04 },
+  { name: 'a gzip file', test: (b) => b[0] === 0x1f && b[1] === 0x8b },
+  { name: 'a Python pickle', test: (b) => b[0] === 0x80 && b[1] !== undefined && b[1] >= 2 && b[1] <= 5 && b.length > 2 && b[b.length - 1] === 0x2e },
+  { name: 'a GGUF model', test: (b) => b[0] === 0x47 && b[1] === 0x47 && b[2] === 0x55 && b[3] === 0x46 },
+  { name: 'a TensorFlow Lite model', test: (b) => b[4] === 0x54 && b[5] === 0x46 && b[6] === 0x4c && b[7] === 0x33 },
+  { name: 'an HDF5 file (Keras?)', test: (b) => b[0] === 0x89 && b[1] === 0x48 && b[2] === 0x44 && b[3] === 0x46 },
+  { name: 'a NumPy array', test: (b) => b[0] === 0x93 && b[1] === 0x4e && b[2] === 0x55 && b[3] === 0x4d },
+  {
+    // ModelProto's own field tags ':' (graph), 'B' (opset_import), 'r' (metadata_props) are printable.
+    name: 'a text file',
+    test: (b) => b.length >= 4 && !modelTags.has(b[0]!) &&
+      b.subarray(0, Math.min(b.length, 64)).every((c) => c === 9 || c === 10 || c === 13 || (c >= 0x20 && c < 0x7f)),
+  },
+];
+
+/**
+ * Decodes serialized ModelProto bytes and checks that they describe a model.
+ * @param label how to name the source in error messages (a file path).
+ * @throws ModelFormatError
+ */
+export function decodeModel(bytes: Uint8Array, label = 'input', options: LoadOptions = {}): ModelProto {
+  if (bytes.length === 0) throw new ModelFormatError(`'${label}' is empty, not an ONNX model`);
+  const foreign = foreignFormats.find((format) => format.test(bytes));
+  if (foreign !== undefined) throw new ModelFormatError(`'${label}' is ${foreign.name}, not an ONNX model`);
+  let model: ModelProto;
+  try {
+    model = decodeMessage<ModelProto>('ModelProto', bytes, options);
+  } catch (error) {
+    if (error instanceof ModelFormatError) {
+      throw new ModelFormatError(`'${label}' is not a valid ONNX model: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  if (model.irVersion === undefined || model.irVersion < 1n || model.irVersion > 1000n) {
+    throw new ModelFormatError(
+      `'${label}' is not an ONNX model: it decodes as protobuf but has ${model.irVersion === undefined ? 'no ir_version field' : `ir_version ${model.irVersion}`}`,
+    );
+  }
+  if (model.graph === undefined && model.functions.length === 0) {
+    throw new ModelFormatError(`'${label}' is not an ONNX model: it has no graph`);
+  }
+  return model;
+}
+
+/**
+ * Loads an ONNX model from a file path or from serialized bytes.
+ * External data is not read here: tensors stored outside the file keep their
+ * `externalData` entries, and `dir` says where to find them (see external-data.ts).
+ * @throws FileError when the file cannot be read; ModelFormatError when it is not a valid model.
+ */
+export async function loadModel(source: string | Uint8Array, options: LoadOptions = {}): Promise<LoadedModel> {
+  if (typeof source !== 'string') {
+    return { model: decodeModel(source, 'input', options), path: undefined, dir: undefined, sizeBytes: source.length, bytes: source };
+  }
+  const info = await stat(source).catch((error: unknown) => {
+    throw new FileError(`cannot read '${source}': ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeSystemError(error)}`, { cause: error });
+  });
+  if (info.isDirectory()) throw new FileError(`cannot read '${source}': it is a directory, not an ONNX model file`);
+  if (!info.isFile()) throw new FileError(`cannot read '${source}': it is not a regular file`);
+  if (info.size > MAX_PROTOBUF_BYTES) {
+    throw new ModelFormatError(`'${source}' is ${info.size} bytes, larger than any valid protobuf (2 GiB)`, {
+      hint: 'models over 2 GiB keep their weights in external data files next to a small .onnx file',
+    });
+  }
+  let buffer: Buffer;
+  try {
+    buffer = await readFile(source);
+  } catch (error) {
+    throw new FileError(`cannot read '${source}': ${describeSystemError(error)}`, { cause: error });
+  }
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return { model: decodeModel(bytes, source, options), path: source, dir: path.dirname(path.resolve(source)), sizeBytes: bytes.length, bytes };
+}
+
+/** Serializes a model to bytes (one buffer). */
+export function serializeModel(model: ModelProto): Uint8Array {
+  const { chunks, byteLength } = encodeMessageChunks('ModelProto', model);
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(byteLength);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+export type SaveOptions = AtomicWriteOptions;
+
+export interface SaveResult {
+  path: string;
+  sizeBytes: number;
+}
+
+/**
+ * Saves a model atomically: never a partial file, never over an existing file
+ * unless `force` is set. An unmodified loaded model saves back byte-identical.
+ * @throws MlctlError MLCTL_TOO_LARGE over 2 GiB (use external data), MLCTL_OUTPUT_EXISTS, FileError.
+ */
+export async function saveModel(model: ModelProto, target: string, options: SaveOptions = {}): Promise<SaveResult> {
+  let encoded;
+  try {
+    encoded = encodeMessageChunks('ModelProto', model);
+  } catch (error) {
+    if (error instanceof MlctlError) {
+      throw new MlctlError(error.code, `cannot save '${target}': ${error.message}`, { cause: error, hint: error.hint });
+    }
+    throw error;
+  }
+  await writeFileAtomic(target, encoded.chunks, options);
+  return { path: target, sizeBytes: encoded.byteLength };
+}

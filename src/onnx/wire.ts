@@ -107,9 +107,11 @@ export class WireReader {
       case WireType.fixed32:
         this.fixed32();
         return;
-      case WireType.lengthDelimited:
-        this.pos += this.length(end);
+      case WireType.lengthDelimited: {
+        const length = this.length(end);
+        this.pos += length;
         return;
+      }
       case WireType.startGroup: {
         if (depth <= 0) this.fail('groups nested too deeply');
         for (;;) {

@@ -1,7 +1,8 @@
 /**
  * Walking every graph and node of a model: the main graph, subgraphs held in
  * node attributes (If branches, Loop/Scan bodies), training graphs and the
- * bodies of model-local functions. Re-exported by `graph.ts`.
+ * bodies of model-local functions; and which outer-scope values a subgraph
+ * reads. Re-exported by `graph.ts`.
  */
 import { normalizeDomain } from './opset.js';
 import type {
@@ -30,6 +31,43 @@ export function nodeSubgraphs(node: NodeProto): NodeSubgraph[] {
     attribute.graphs.forEach((graph, index) => found.push({ attributeName, index, graph }));
   }
   return found;
+}
+
+/** Names a graph defines itself: inputs, initializers (dense and sparse) and node outputs. */
+function localNames(graph: GraphProto): Set<string> {
+  const names = new Set<string>();
+  for (const info of graph.input) if (info.name) names.add(info.name);
+  for (const tensor of graph.initializer) if (tensor.name) names.add(tensor.name);
+  for (const sparse of graph.sparseInitializer) if (sparse.values?.name) names.add(sparse.values.name);
+  for (const node of graph.node) for (const name of node.output) if (name) names.add(name);
+  return names;
+}
+
+/**
+ * Names `graph` (or a subgraph nested in it) uses but does not define, i.e.
+ * values it reads from enclosing scopes. Includes graph outputs that name an
+ * outer value directly.
+ */
+export function outerScopeReferences(graph: GraphProto): Set<string> {
+  const defined = localNames(graph);
+  const references = new Set<string>();
+  const use = (name: string): void => {
+    if (name !== '' && !defined.has(name)) references.add(name);
+  };
+  for (const node of graph.node) for (const name of nodeUsedNames(node)) use(name);
+  for (const info of graph.output) if (info.name) use(info.name);
+  return references;
+}
+
+/**
+ * Every value name `node` reads: its non-empty inputs, then the outer-scope
+ * references of its subgraphs. A node must come after the producers of all of
+ * them.
+ */
+export function nodeUsedNames(node: NodeProto): string[] {
+  const names = node.input.filter((name) => name !== '');
+  for (const sub of nodeSubgraphs(node)) for (const name of outerScopeReferences(sub.graph)) names.push(name);
+  return [...new Set(names)];
 }
 
 /** Where a graph sits in its model. */

@@ -133,11 +133,16 @@ const fieldByDomain: Readonly<Record<string, VersionField>> = {
   'ai.onnx.training': 'trainingOpset',
 };
 
+/** How a normalized domain is named in messages. */
+function displayDomain(domain: string): string {
+  return domain === '' ? defaultDomainAlias : domain;
+}
+
 function checkOpsetNumber(domain: string, opset: number): void {
   if (!Number.isSafeInteger(opset) || opset < 1) {
     throw new MlctlError(
       'MLCTL_BAD_INPUT',
-      `Opset ${String(opset)} of domain '${domain}' is not valid; expected an integer of at least 1.`,
+      `Opset ${String(opset)} of domain '${displayDomain(domain)}' is not valid; expected an integer of at least 1.`,
     );
   }
 }
@@ -161,7 +166,7 @@ export function minIrVersionForDomainOpset(domain: string, opset: number): numbe
   }
   throw new MlctlError(
     'MLCTL_UNSUPPORTED',
-    `Opset ${opset} of domain '${canonical === '' ? 'ai.onnx' : canonical}' is newer than any released ONNX (the newest is ONNX ${newestRelease.onnxVersion}).`,
+    `Opset ${opset} of domain '${displayDomain(canonical)}' is newer than any released ONNX (the newest is ONNX ${newestRelease.onnxVersion}).`,
   );
 }
 

@@ -11,7 +11,7 @@ export interface InspectOptions {
 
 export const inspectCommand = defineCommand<[model: string], InspectOptions>({
   name: 'inspect',
-  summary: 'show what an ONNX model contains: inputs, outputs, operators, parameters',
+  summary: "show a model's inputs, outputs, operators and parameters",
   description:
     'Show what an ONNX model contains: format and opset versions, inputs and outputs, ' +
     'operator counts, parameter counts and sizes, external data files and metadata. ' +

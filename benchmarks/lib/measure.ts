@@ -12,11 +12,35 @@ setFlagsFromString('--expose-gc');
 /** V8's collector, so each timed step starts from a collected heap (big buffers freed). */
 export const collectGarbage = runInNewContext('gc') as () => void;
 
-export function median(values: readonly number[]): number {
+/** The q-quantile (0 ≤ q ≤ 1) of `values`, interpolating linearly between ranks. */
+export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  const rank = q * (sorted.length - 1);
+  const below = Math.floor(rank);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below]! + (sorted[above]! - sorted[below]!) * (rank - below);
+}
+
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Median with the interquartile range, e.g. `0.98× (0.85–1.10)`. */
+export function formatRatio(values: readonly number[]): string {
+  return `${median(values).toFixed(2)}× (${quantile(values, 0.25).toFixed(2)}–${quantile(values, 0.75).toFixed(2)})`;
+}
+
+/** Median milliseconds of `step` over `repetitions` runs, each after a collection. */
+export function timeSync(step: () => unknown, repetitions: number): number {
+  const times: number[] = [];
+  for (let rep = 0; rep < repetitions; rep++) {
+    collectGarbage();
+    const started = performance.now();
+    step();
+    times.push(performance.now() - started);
+  }
+  return median(times);
 }
 
 export interface PairedTiming {
@@ -32,8 +56,6 @@ export interface PairedOptions {
   repetitions: number;
   /** Untimed work after each timed step (deleting an output file), in both arms. */
   cleanup?: () => Promise<void>;
-  /** Runs after the first candidate step (e.g. checking its output). */
-  afterFirstCandidate?: () => Promise<void>;
 }
 
 async function timeOnce(step: () => Promise<unknown>, cleanup: (() => Promise<void>) | undefined): Promise<number> {
@@ -56,7 +78,6 @@ export async function timePaired(
 ): Promise<PairedTiming> {
   await timeOnce(baseline, options.cleanup);
   await timeOnce(candidate, options.cleanup);
-  await options.afterFirstCandidate?.();
   const result: PairedTiming = { baselineMs: [], candidateMs: [], ratios: [] };
   for (let rep = 0; rep < options.repetitions; rep++) {
     let baselineMs: number;

@@ -1,11 +1,13 @@
 /**
  * Loading and saving ONNX model files.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
+import { assertWritable, writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
 import { FileError, ModelFormatError, MlctlError } from '../common/errors.js';
-import { decodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions } from './codec.js';
+import { decodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions, type EncodedMessage } from './codec.js';
+import { validateExternalData } from './external-data.js';
+import { planExternalData, writeExternalDataFile, type ExternalDataSaveOptions } from './external-data-writer.js';
 import type { ModelProto } from './types.js';
 
 export interface LoadedModel {
@@ -20,7 +22,14 @@ export interface LoadedModel {
   bytes: Uint8Array;
 }
 
-export type LoadOptions = DecodeOptions;
+export interface LoadOptions extends DecodeOptions {
+  /**
+   * When loading from a path, check every external tensor (path safety,
+   * byte ranges; see external-data.ts) before returning, without reading its
+   * data (default true). A model loaded from bytes is never checked here.
+   */
+  checkExternalData?: boolean;
+}
 
 /** First bytes of ModelProto fields (tag bytes of fields 1 to 8 and 14). */
 const modelTags = new Set([0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72]);
@@ -77,7 +86,11 @@ export function decodeModel(bytes: Uint8Array, label = 'input', options: LoadOpt
  * Loads an ONNX model from a file path or from serialized bytes.
  * External data is not read here: tensors stored outside the file keep their
  * `externalData` entries, and `dir` says where to find them (see external-data.ts).
- * @throws FileError when the file cannot be read; ModelFormatError when it is not a valid model.
+ * Loaded from a path, the external tensors are checked unless
+ * `checkExternalData` is false.
+ * @throws FileError when the file cannot be read; ModelFormatError when it is
+ *   not a valid model; UnsafePathError for an external data location that
+ *   leaves the model's folder.
  */
 export async function loadModel(source: string | Uint8Array, options: LoadOptions = {}): Promise<LoadedModel> {
   if (typeof source !== 'string') {
@@ -100,7 +113,10 @@ export async function loadModel(source: string | Uint8Array, options: LoadOption
     throw new FileError(`cannot read '${source}': ${describeSystemError(error)}`, { cause: error });
   }
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  return { model: decodeModel(bytes, source, options), path: source, dir: path.dirname(path.resolve(source)), sizeBytes: bytes.length, bytes };
+  const model = decodeModel(bytes, source, options);
+  const dir = path.dirname(path.resolve(source));
+  if (options.checkExternalData !== false) await validateExternalData(model, dir);
+  return { model, path: source, dir, sizeBytes: bytes.length, bytes };
 }
 
 /** Serializes a model to bytes (one buffer). */
@@ -116,28 +132,70 @@ export function serializeModel(model: ModelProto): Uint8Array {
   return out;
 }
 
-export type SaveOptions = AtomicWriteOptions;
+export interface SaveOptions extends AtomicWriteOptions {
+  /**
+   * Store large tensors in one data file next to the model (ONNX external
+   * data): graph initializers and Constant values with at least
+   * `thresholdBytes` of raw data, at `alignBytes`-aligned offsets, plus every
+   * tensor that is already external. Both files are written atomically, the
+   * data file first; on failure neither remains.
+   */
+  externalData?: ExternalDataSaveOptions;
+  /** Folder that the input's already-external tensors are read from (`LoadedModel.dir`). */
+  sourceDir?: string;
+}
 
 export interface SaveResult {
   path: string;
   sizeBytes: number;
+  /** The data file written with `externalData`; undefined when no tensor went into one. */
+  externalData?: { path: string; sizeBytes: number; tensorCount: number };
 }
 
-/**
- * Saves a model atomically: never a partial file, never over an existing file
- * unless `force` is set. An unmodified loaded model saves back byte-identical.
- * @throws MlctlError MLCTL_TOO_LARGE over 2 GiB (use external data), MLCTL_OUTPUT_EXISTS, FileError.
- */
-export async function saveModel(model: ModelProto, target: string, options: SaveOptions = {}): Promise<SaveResult> {
-  let encoded;
+function encodeForSave(model: ModelProto, target: string): EncodedMessage {
   try {
-    encoded = encodeMessageChunks('ModelProto', model);
+    return encodeMessageChunks('ModelProto', model);
   } catch (error) {
     if (error instanceof MlctlError) {
       throw new MlctlError(error.code, `cannot save '${target}': ${error.message}`, { cause: error, hint: error.hint });
     }
     throw error;
   }
-  await writeFileAtomic(target, encoded.chunks, options);
-  return { path: target, sizeBytes: encoded.byteLength };
+}
+
+/**
+ * Saves a model atomically: never a partial file, never over an existing file
+ * unless `force` is set. An unmodified loaded model saves back byte-identical.
+ * The input model is never changed. Without `externalData`, tensors already
+ * external keep their entries and are not copied.
+ * @throws MlctlError MLCTL_TOO_LARGE over 2 GiB (use external data), MLCTL_OUTPUT_EXISTS, FileError;
+ *   with `externalData`, also UnsafePathError, UsageError and the errors of reading the input's external data.
+ */
+export async function saveModel(model: ModelProto, target: string, options: SaveOptions = {}): Promise<SaveResult> {
+  const writeOptions: AtomicWriteOptions = { force: options.force };
+  if (options.externalData === undefined) {
+    const encoded = encodeForSave(model, target);
+    await writeFileAtomic(target, encoded.chunks, writeOptions);
+    return { path: target, sizeBytes: encoded.byteLength };
+  }
+  const plan = await planExternalData(model, target, options.externalData, options.sourceDir);
+  const encoded = encodeForSave(plan.model, target);
+  if (plan.pieces.length === 0) {
+    await writeFileAtomic(target, encoded.chunks, writeOptions);
+    return { path: target, sizeBytes: encoded.byteLength };
+  }
+  // Check the model's own target first, so an existing file stops us before the data file is written.
+  await assertWritable(target, writeOptions);
+  await writeExternalDataFile(plan, writeOptions);
+  try {
+    await writeFileAtomic(target, encoded.chunks, writeOptions);
+  } catch (error) {
+    await unlink(plan.dataPath).catch(() => undefined);
+    throw error;
+  }
+  return {
+    path: target,
+    sizeBytes: encoded.byteLength,
+    externalData: { path: plan.dataPath, sizeBytes: plan.sizeBytes, tensorCount: plan.pieces.length },
+  };
 }

@@ -82,8 +82,10 @@ export function readLittleEndian(
   if (littleEndianHost && bytes.byteOffset % bytesPerElement === 0) {
     return view(bytes.buffer, bytes.byteOffset, length);
   }
-  // Typed arrays cannot sit at an unaligned offset, so copy to offset 0.
-  const copy = bytes.slice(0, length * bytesPerElement);
+  // Typed arrays cannot sit at an unaligned offset, so copy to a fresh
+  // buffer. Not bytes.slice(): on a Node Buffer that shares memory.
+  const copy = new Uint8Array(length * bytesPerElement);
+  copy.set(bytes.subarray(0, copy.length));
   if (!littleEndianHost) swapByteOrder(copy, bytesPerElement);
   return view(copy.buffer, 0, length);
 }

@@ -69,6 +69,9 @@ function toDims(label: string, dims: readonly number[] | readonly bigint[]): big
  *   Uint8Array of 4-bit patterns, one per element;
  * - string: strings (written as UTF-8) or UTF-8 byte arrays.
  *
+ * Typed-array inputs are always copied (`new Uint8Array(x)`, never
+ * `x.slice()`, which shares memory for a Node Buffer).
+ *
  * The result is a complete TensorProto: every repeated field an array, the
  * data in `raw_data` (copied: later changes to `data` do not affect it), or
  * in `string_data` for strings.
@@ -114,7 +117,7 @@ function encodeStrings(label: string, data: TensorInput): Uint8Array[] {
   const encoder = new TextEncoder();
   return Array.from(data as ArrayLike<unknown>, (value, index) => {
     if (typeof value === 'string') return encoder.encode(value);
-    if (value instanceof Uint8Array) return value.slice();
+    if (value instanceof Uint8Array) return new Uint8Array(value);
     throw badInput(`${label}: value ${describe(value)} at index ${index} is not a string or Uint8Array`);
   });
 }
@@ -211,9 +214,9 @@ function encodeRaw(label: string, info: DataTypeInfo, data: TensorInput): Uint8A
     case DataType.BOOL:
       return requireBools(label, data);
     case DataType.FLOAT16:
-      return toLittleEndianBytes(requireBitPatterns(label, info, data, Uint16Array, 'float32ToFloat16Bits').slice());
+      return toLittleEndianBytes(new Uint16Array(requireBitPatterns(label, info, data, Uint16Array, 'float32ToFloat16Bits')));
     case DataType.BFLOAT16:
-      return toLittleEndianBytes(requireBitPatterns(label, info, data, Uint16Array, 'float32ToBfloat16Bits').slice());
+      return toLittleEndianBytes(new Uint16Array(requireBitPatterns(label, info, data, Uint16Array, 'float32ToBfloat16Bits')));
     case DataType.INT4:
     case DataType.UINT4:
       return packSubByte(requireIntegers(label, info, data), 4);
@@ -228,7 +231,7 @@ function encodeRaw(label: string, info: DataTypeInfo, data: TensorInput): Uint8A
     }
     default:
       if (float8Types.has(dt)) {
-        return requireBitPatterns(label, info, data, Uint8Array, `the ${info.name} encoder in float-formats.ts`).slice();
+        return new Uint8Array(requireBitPatterns(label, info, data, Uint8Array, `the ${info.name} encoder in float-formats.ts`));
       }
       throw new Error(`no raw encoder for ${info.name}`);
   }

@@ -9,21 +9,23 @@
  * MLCTL_REQUIRE_CORPUS=1 (CI), where it fails.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../src/onnx/codec.js';
 import { dataTypeInfo } from '../../src/onnx/dtypes.js';
 import { decodeModel, loadModel, serializeModel } from '../../src/onnx/model-io.js';
 import { tensorData, tensorElementCount } from '../../src/onnx/tensor.js';
-import type {
-  MapProto,
-  ModelProto,
-  OptionalProto,
-  SequenceProto,
-  SparseTensorProto,
-  TensorProto,
-  TypeProto,
-  ValueInfoProto,
+import {
+  DataType,
+  type MapProto,
+  type ModelProto,
+  type OptionalProto,
+  type SequenceProto,
+  type SparseTensorProto,
+  type TensorProto,
+  type TypeProto,
+  type ValueInfoProto,
 } from '../../src/onnx/types.js';
 import { sharedCorpusDir } from '../helpers/paths.js';
 
@@ -63,13 +65,26 @@ function valueMessageType(type: TypeProto | undefined): ValueMessage {
   return 'TensorProto';
 }
 
-/** Checks that a dense tensor decodes to exactly as many values as its dims imply; returns the dense tensors checked. */
+const littleEndianHost = os.endianness() === 'LE';
+
+/**
+ * Checks that a dense tensor decodes to exactly as many values as its dims
+ * imply and, for whole-byte numeric raw_data, that the values are those
+ * bytes; returns the dense tensors checked (1).
+ */
 function checkDenseTensor(tensor: TensorProto, where: string): number {
   const count = tensorElementCount(tensor);
-  const perElement = dataTypeInfo(tensor.dataType ?? 0).valuesPerElement;
+  const info = dataTypeInfo(tensor.dataType ?? 0);
   const values = tensorData(tensor);
-  if (values.length !== count * perElement) {
-    throw new Error(`${where}: tensorData gives ${values.length} values, dims [${tensor.dims.join(',')}] imply ${count * perElement}`);
+  if (values.length !== count * info.valuesPerElement) {
+    throw new Error(`${where}: tensorData gives ${values.length} values, dims [${tensor.dims.join(',')}] imply ${count * info.valuesPerElement}`);
+  }
+  const bits = info.bitsPerElement;
+  if (tensor.rawData !== undefined && littleEndianHost && bits !== undefined && bits >= 8 && info.dataType !== DataType.BOOL && !Array.isArray(values)) {
+    const decodedBytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    if (Buffer.compare(decodedBytes, tensor.rawData) !== 0) {
+      throw new Error(`${where}: tensorData's ${info.name} values are not the tensor's raw_data bytes (raw_data at byte offset ${tensor.rawData.byteOffset} of its buffer)`);
+    }
   }
   return 1;
 }
@@ -113,12 +128,21 @@ function checkOptional(optional: OptionalProto, where: string): number {
   return tensors;
 }
 
+/**
+ * A file's bytes as a plain Uint8Array, as loadModel passes them to the codec
+ * (a Node Buffer is tested on its own below).
+ */
+function readBytes(file: string): Uint8Array {
+  const buffer = readFileSync(file);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 /** Decodes one .pb test value, checks its tensors and its exact re-encoding; returns the dense tensors checked. */
 function checkValueFile(file: string, messageType: ValueMessage): number {
-  const bytes = readFileSync(file);
+  const bytes = readBytes(file);
   const value = decodeMessage(messageType, bytes);
   const reencoded = encodeMessage(messageType, value);
-  if (Buffer.compare(Buffer.from(reencoded.buffer, reencoded.byteOffset, reencoded.byteLength), bytes) !== 0) {
+  if (Buffer.compare(reencoded, bytes) !== 0) {
     throw new Error(`${file}: ${messageType} re-encodes to ${reencoded.length} different bytes (file has ${bytes.length})`);
   }
   switch (messageType) {
@@ -132,7 +156,7 @@ function checkValueFile(file: string, messageType: ValueMessage): number {
 
 function expectByteIdentical(saved: Uint8Array, original: Uint8Array): void {
   expect(saved.length).toBe(original.length);
-  expect(Buffer.compare(Buffer.from(saved.buffer, saved.byteOffset, saved.byteLength), Buffer.from(original.buffer, original.byteOffset, original.byteLength))).toBe(0);
+  expect(Buffer.compare(saved, original)).toBe(0);
 }
 
 /** Graph inputs that test data feeds: those without an initializer of the same name (older IRs list weights as inputs). */
@@ -187,6 +211,18 @@ describeCorpus('ONNX backend test data (libonnx-testdata)', backendTestDataDir,
         `${totals.tensors} dense tensors checked`);
     });
 
+    it('decodes a test value read into a Node Buffer like one read into a Uint8Array', () => {
+      // readFileSync gives a Buffer, whose slice() shares memory instead of copying.
+      const file = path.join(backendTestDataDir, 'node/test_add/test_data_set_0/input_0.pb');
+      const bytes = readBytes(file);
+      const buffer = Buffer.alloc(bytes.length); // unpooled: byteOffset 0, so raw_data stays unaligned at byte 14
+      buffer.set(bytes);
+      const fromBuffer = decodeMessage<TensorProto>('TensorProto', buffer);
+      const fromBytes = decodeMessage<TensorProto>('TensorProto', bytes);
+      expect(fromBuffer.rawData?.byteOffset).toBe(14);
+      expect(Array.from(tensorData(fromBuffer) as Float32Array)).toEqual(Array.from(tensorData(fromBytes) as Float32Array));
+    });
+
     it('covers the whole corpus', () => {
       // Runs after the per-model tests (tests in a file run in order). The Debian package ships 1,072 models.
       const expected = folders.reduce((sum, folder) => sum + readdirSync(path.join(backendTestDataDir, folder))
@@ -209,7 +245,7 @@ describeCorpus('onnx-light corpus', sharedCorpusDir,
 
     it.each(modelFiles)('%s round-trips byte-identical and its output_0.pb decodes', (fileName) => {
       const file = path.join(sharedCorpusDir, fileName);
-      const bytes = new Uint8Array(readFileSync(file));
+      const bytes = readBytes(file);
       const model = decodeModel(bytes, file);
       expectByteIdentical(serializeModel(model), bytes);
 

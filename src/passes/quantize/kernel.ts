@@ -1,0 +1,150 @@
+/**
+ * The bulk weight quantizer: float32 elements in, int8/uint8 bytes plus
+ * per-channel (or per-tensor) scales and zero points out, with the weight's
+ * signal-to-quantization-noise ratio measured on the way. Two passes over the
+ * data (range, then quantize), typed arrays only, no allocation per element.
+ * The numerics are those of numerics.ts, inlined.
+ */
+import { computeScaleZeroPoint, quantRange, typeRange, type QuantizedType } from './numerics.js';
+
+/** 1.5 × 2^52, see numerics.ts `roundHalfEven`; quantized values are far below 2^51. */
+const ROUNDING_MAGIC = 6755399441055744;
+
+/** How to quantize one tensor. */
+export interface KernelOptions {
+  readonly type: QuantizedType;
+  readonly symmetric: boolean;
+  /** 7-bit weights (see numerics.ts `quantRange`). */
+  readonly reduceRange: boolean;
+  /** The axis with one scale per index (per-channel); undefined for one scale for the whole tensor. */
+  readonly axis: number | undefined;
+}
+
+/** The quantized tensor. */
+export interface KernelResult {
+  /** The quantized elements as raw bytes (int8 two's complement or uint8), row-major like the input. */
+  readonly bytes: Uint8Array;
+  /** One float32 scale per channel (one value when per-tensor). */
+  readonly scales: Float32Array;
+  /** One zero point per channel, in the type's range. */
+  readonly zeroPoints: Int32Array;
+  /** 10·log10(Σx² / Σ(x − x̂)²) in dB; Infinity when the round trip is exact. */
+  readonly sqnrDb: number;
+}
+
+/** Why a tensor cannot be quantized. */
+export class NonFiniteWeightError extends Error {}
+
+/** Splits dims around `axis` into [outer, channels, inner] element counts. */
+export function channelLayout(dims: readonly number[], axis: number | undefined): [number, number, number] {
+  const total = dims.reduce((product, dim) => product * dim, 1);
+  if (axis === undefined) return [1, 1, total];
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= dims[i]!;
+  let inner = 1;
+  for (let i = axis + 1; i < dims.length; i++) inner *= dims[i]!;
+  return [outer, dims[axis]!, inner];
+}
+
+/** Per-channel minimum and maximum, both starting at 0 (the range always includes 0). */
+function channelRanges(data: Float32Array, outer: number, channels: number, inner: number): [Float64Array, Float64Array] {
+  const mins = new Float64Array(channels);
+  const maxs = new Float64Array(channels);
+  let k = 0;
+  if (inner === 1) {
+    // Channels are the fastest-varying axis (MatMul [K, N], axis 1): walk rows.
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++, k++) {
+        const x = data[k]!;
+        if (x < mins[c]!) mins[c] = x;
+        else if (x > maxs[c]!) maxs[c] = x;
+      }
+    }
+    return [mins, maxs];
+  }
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      let lo = mins[c]!;
+      let hi = maxs[c]!;
+      const end = k + inner;
+      for (; k < end; k++) {
+        const x = data[k]!;
+        if (x < lo) lo = x;
+        else if (x > hi) hi = x;
+      }
+      mins[c] = lo;
+      maxs[c] = hi;
+    }
+  }
+  return [mins, maxs];
+}
+
+/**
+ * Quantizes `data` (row-major, shape `dims`).
+ * @param out - where to write the quantized bytes (at least `data.length` long); a new array when omitted.
+ * @throws NonFiniteWeightError when the data holds NaN or an infinity.
+ */
+export function quantizeWeights(
+  data: Float32Array,
+  dims: readonly number[],
+  options: KernelOptions,
+  out: Uint8Array = new Uint8Array(data.length),
+): KernelResult {
+  const [outer, channels, inner] = channelLayout(dims, options.axis);
+  const [mins, maxs] = channelRanges(data, outer, channels, inner);
+  const range = quantRange(options.type, options.symmetric, options.reduceRange);
+  const { qmin, qmax } = typeRange(options.type);
+  const scales = new Float32Array(channels);
+  const zeroPoints = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const lo = mins[c]!;
+    const hi = maxs[c]!;
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new NonFiniteWeightError('the weight holds an infinity');
+    const params = computeScaleZeroPoint(lo, hi, range, options.symmetric);
+    scales[c] = params.scale;
+    zeroPoints[c] = params.zeroPoint;
+  }
+
+  // Both views share `out`'s memory; int8 goes through the signed one so the stores wrap correctly.
+  const signed = new Int8Array(out.buffer, out.byteOffset, data.length);
+  const target: Int8Array | Uint8Array = options.type === 'int8' ? signed : out;
+  let signal = 0;
+  let noise = 0;
+  let k = 0;
+  if (inner === 1 && channels > 1) {
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++, k++) {
+        const x = data[k]!;
+        const scale = scales[c]!;
+        const zeroPoint = zeroPoints[c]!;
+        let q = Math.fround(x / scale) + ROUNDING_MAGIC - ROUNDING_MAGIC + zeroPoint;
+        q = q < qmin ? qmin : q > qmax ? qmax : q;
+        target[k] = q;
+        const error = x - (q - zeroPoint) * scale;
+        signal += x * x;
+        noise += error * error;
+      }
+    }
+  } else {
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++) {
+        const scale = scales[c]!;
+        const zeroPoint = zeroPoints[c]!;
+        const end = k + inner;
+        for (; k < end; k++) {
+          const x = data[k]!;
+          let q = Math.fround(x / scale) + ROUNDING_MAGIC - ROUNDING_MAGIC + zeroPoint;
+          q = q < qmin ? qmin : q > qmax ? qmax : q;
+          target[k] = q;
+          const error = x - (q - zeroPoint) * scale;
+          signal += x * x;
+          noise += error * error;
+        }
+      }
+    }
+  }
+  // NaN slips through the range pass (comparisons with NaN are false) but poisons the sums.
+  if (Number.isNaN(signal) || Number.isNaN(noise)) throw new NonFiniteWeightError('the weight holds NaN');
+  const sqnrDb = noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
+  return { bytes: out.subarray(0, data.length), scales, zeroPoints, sqnrDb };
+}

@@ -1,0 +1,136 @@
+/**
+ * Options and report of the quantize pass.
+ */
+import type { ModelProto } from '../../onnx/types.js';
+import type { QuantizedType } from './numerics.js';
+
+export type { QuantizedType } from './numerics.js';
+
+/**
+ * - `weight-only`: each selected weight becomes int8/uint8 + `DequantizeLinear`
+ *   feeding the original consumer. Runs on any runtime; buys size, not speed
+ *   (ONNX Runtime runs the DequantizeLinear on every inference).
+ * - `dynamic`: MatMul (and Gemm, rewritten to MatMul) with a constant weight
+ *   become `DynamicQuantizeLinear → MatMulInteger → Cast → Mul`, which ONNX
+ *   Runtime's CPU optimizer fuses into one int8 kernel; Conv becomes
+ *   `ConvInteger` where the runtime supports the weight type; everything
+ *   else selected gets weight-only treatment.
+ */
+export type QuantizeMode = 'weight-only' | 'dynamic';
+
+/** Operator types the pass can quantize. */
+export type QuantizableOpType = 'MatMul' | 'Gemm' | 'Conv' | 'ConvTranspose' | 'Gather';
+
+export const quantizableOpTypes: readonly QuantizableOpType[] = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'];
+
+/** Default of {@link QuantizeOptions.minElements}. */
+export const DEFAULT_MIN_ELEMENTS = 1024;
+
+/** A model-to-model opset conversion, as `convertOpset` of the convert pass provides. */
+export type OpsetConverter = (model: ModelProto, targetOpset: number) => { model: ModelProto; report?: unknown };
+
+/** Options of `quantizeModel`; every field has a default. */
+export interface QuantizeOptions {
+  /** Default `dynamic`. */
+  mode?: QuantizeMode;
+  /** Weight element type (default int8). */
+  weightType?: QuantizedType;
+  /** One scale per output channel (default true) or one per tensor. */
+  perChannel?: boolean;
+  /** Symmetric range with zero point at the middle (default: true for int8, false for uint8, as ONNX Runtime). */
+  symmetric?: boolean;
+  /** 7-bit weights, for AVX2 CPUs without VNNI whose int8 kernels can saturate (default false). */
+  reduceRange?: boolean;
+  /** Which operator types to quantize (default all of {@link quantizableOpTypes}). */
+  opTypes?: readonly QuantizableOpType[];
+  /** Nodes to leave in float: exact node names, or regular expressions matched against the name. */
+  exclude?: readonly (string | RegExp)[];
+  /**
+   * Weights with fewer elements stay float (default {@link DEFAULT_MIN_ELEMENTS},
+   * 4 KiB of float32): on them the scale, zero point and extra node cost
+   * about as much as they save.
+   */
+  minElements?: number;
+  /**
+   * Weight types the target runtime's `ConvInteger` accepts (with a uint8
+   * input), as probed by the caller; in dynamic mode a Conv whose weight type
+   * is not listed gets weight-only treatment. Default none: ONNX Runtime's CPU
+   * ConvInteger has long accepted only uint8 × uint8.
+   */
+  convIntegerWeightTypes?: readonly QuantizedType[];
+  /**
+   * Raises the default-domain opset when the model's is below what the
+   * emitted operators need (per-axis DequantizeLinear needs 13). Without it,
+   * nodes that need a higher opset are left in float and reported.
+   */
+  convertOpset?: OpsetConverter;
+  /** Node names (exact) to leave in float, e.g. after a runtime check failed on them. */
+  forceFloat?: readonly string[];
+}
+
+/** One weight tensor that was quantized. */
+export interface QuantizedTensorReport {
+  /** The float weight's name. */
+  name: string;
+  /** The new int8/uint8 tensor's name. */
+  quantizedName: string;
+  shape: number[];
+  type: QuantizedType;
+  /** Channel axis, or null when per-tensor. */
+  axis: number | null;
+  bytesBefore: number;
+  /** Quantized data plus scales and zero points. */
+  bytesAfter: number;
+  scaleMin: number;
+  scaleMax: number;
+  /** Weight signal-to-quantization-noise ratio in dB; null when the round trip is exact. */
+  sqnrDb: number | null;
+  /** Whether the float weight was kept too, for consumers that stay float. */
+  floatKept: boolean;
+}
+
+/** What happened to one candidate node. */
+export interface NodeReport {
+  /** Node name, or `#index` when it has none. */
+  node: string;
+  opType: string;
+  /** Path of the graph holding it (`graph 'main'`, or a subgraph path). */
+  graph: string;
+  /** `dynamic` (integer kernel), `weight-only` (DequantizeLinear on the weight), or `skipped`. */
+  action: 'dynamic' | 'weight-only' | 'skipped';
+  /** Why it was skipped, or a note on how it was treated. */
+  reason?: string;
+  /** The weight input it quantized or considered. */
+  weight?: string;
+}
+
+/** The structured result of the pass. */
+export interface QuantizeReport {
+  mode: QuantizeMode;
+  weightType: QuantizedType;
+  perChannel: boolean;
+  symmetric: boolean;
+  reduceRange: boolean;
+  minElements: number;
+  opsetBefore: number;
+  opsetAfter: number;
+  irVersionBefore: number;
+  irVersionAfter: number;
+  /** Set when the opset had to be raised but could not be. */
+  opsetConversionError?: string;
+  tensors: QuantizedTensorReport[];
+  nodes: NodeReport[];
+  nodesQuantized: number;
+  nodesSkipped: number;
+  /** Bytes of float weights replaced, and of what replaced them. */
+  weightBytesBefore: number;
+  weightBytesAfter: number;
+  /** Notes for the user (e.g. that weight-only buys size, not speed). */
+  notes: string[];
+}
+
+/** Result of `quantizeModel`. */
+export interface QuantizeResult {
+  model: ModelProto;
+  report: QuantizeReport;
+}

@@ -46,17 +46,25 @@ export async function assertWritable(target: string, options: AtomicWriteOptions
 }
 
 /**
- * Writes `chunks` to `target` atomically.
- * @throws MlctlError MLCTL_OUTPUT_EXISTS when the file exists and `force` is not set; FileError on I/O failure.
+ * Creates `target` atomically: `write` fills a temporary file in the same
+ * folder, which is then flushed and moved into place. On any failure the
+ * temporary file is removed and `target` is untouched.
+ * @param what how to name the file in error messages, e.g. 'external data file'.
+ * @throws MlctlError MLCTL_OUTPUT_EXISTS when the file exists and `force` is not set; FileError on I/O failure;
+ *   whatever MlctlError `write` throws.
  */
-export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[], options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomicWith(
+  target: string,
+  write: (handle: FileHandle) => Promise<void>,
+  options: AtomicWriteOptions & { what?: string } = {},
+): Promise<void> {
   await assertWritable(target, options);
   const dir = path.dirname(path.resolve(target));
   const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: FileHandle | undefined;
   try {
     handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
-    for (const chunk of chunks) await writeFully(handle, chunk);
+    await write(handle);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -74,8 +82,19 @@ export async function writeFileAtomic(target: string, chunks: readonly Uint8Arra
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new MlctlError('MLCTL_OUTPUT_EXISTS', `'${target}' already exists`, { hint: 'pass --force to overwrite it' });
     }
-    throw new FileError(`cannot write '${target}': ${systemMessage(error)}`, { cause: error });
+    const what = options.what === undefined ? '' : `${options.what} `;
+    throw new FileError(`cannot write ${what}'${target}': ${systemMessage(error)}`, { cause: error });
   }
+}
+
+/**
+ * Writes `chunks` to `target` atomically.
+ * @throws MlctlError MLCTL_OUTPUT_EXISTS when the file exists and `force` is not set; FileError on I/O failure.
+ */
+export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[], options: AtomicWriteOptions = {}): Promise<void> {
+  await writeFileAtomicWith(target, async (handle) => {
+    for (const chunk of chunks) await writeFully(handle, chunk);
+  }, options);
 }
 
 export { systemMessage as describeSystemError };

@@ -99,3 +99,14 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * The same error (same class and code, the original as `cause`) with context
+ * put in front of its message, e.g. the file a nested failure belongs to.
+ */
+export function withContext<E extends MlctlError>(error: E, prefix: string): E {
+  const wrapped = new MlctlError(error.code, `${prefix}${error.message}`, { cause: error, hint: error.hint });
+  Object.setPrototypeOf(wrapped, Object.getPrototypeOf(error));
+  wrapped.name = error.name;
+  return wrapped as E;
+}

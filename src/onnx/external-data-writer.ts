@@ -4,11 +4,9 @@
  * writing the data file atomically, streaming tensors that are already
  * external instead of buffering their files.
  */
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { assertWritable, describeSystemError } from '../common/atomic-file.js';
+import { writeFileAtomicWith } from '../common/atomic-file.js';
 import { FileError, MlctlError, UnsafePathError, UsageError } from '../common/errors.js';
 import {
   checkExternalDataLocation,
@@ -183,37 +181,16 @@ async function copyPiece(
  * @throws MlctlError MLCTL_OUTPUT_EXISTS; FileError; the errors of reading already-external tensors.
  */
 export async function writeExternalDataFile(plan: ExternalDataPlan, options: { force?: boolean } = {}): Promise<void> {
-  const target = plan.dataPath;
-  await assertWritable(target, options);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const sources = new Map<string, FileHandle>();
-  let out: FileHandle | undefined;
   try {
-    out = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
-    const buffer = plan.pieces.some((piece) => 'source' in piece) ? new Uint8Array(copyBlockBytes) : new Uint8Array(0);
-    for (const piece of plan.pieces) {
-      if ('bytes' in piece) await writeAt(out, piece.bytes, piece.offset);
-      else await copyPiece(out, piece, sources, buffer);
-    }
-    await out.truncate(plan.sizeBytes);
-    await out.sync();
-    await out.close();
-    out = undefined;
-    if (options.force === true) {
-      await rename(temp, target);
-    } else {
-      // link() fails with EEXIST rather than replacing a file created meanwhile.
-      await link(temp, target);
-      await unlink(temp);
-    }
-  } catch (error) {
-    await out?.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    if (error instanceof MlctlError) throw error;
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new MlctlError('MLCTL_OUTPUT_EXISTS', `'${target}' already exists`, { hint: 'pass --force to overwrite it' });
-    }
-    throw new FileError(`cannot write external data file '${target}': ${describeSystemError(error)}`, { cause: error });
+    await writeFileAtomicWith(plan.dataPath, async (out) => {
+      const buffer = plan.pieces.some((piece) => 'source' in piece) ? new Uint8Array(copyBlockBytes) : new Uint8Array(0);
+      for (const piece of plan.pieces) {
+        if ('bytes' in piece) await writeAt(out, piece.bytes, piece.offset);
+        else await copyPiece(out, piece, sources, buffer);
+      }
+      await out.truncate(plan.sizeBytes);
+    }, { ...options, what: 'external data file' });
   } finally {
     await Promise.all([...sources.values()].map((handle) => handle.close()));
   }

@@ -4,7 +4,7 @@
 import { readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { assertWritable, writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
-import { FileError, ModelFormatError, MlctlError } from '../common/errors.js';
+import { FileError, ModelFormatError, MlctlError, withContext } from '../common/errors.js';
 import { decodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions, type EncodedMessage } from './codec.js';
 import { validateExternalData } from './external-data.js';
 import { planExternalData, writeExternalDataFile, type ExternalDataSaveOptions } from './external-data-writer.js';
@@ -115,7 +115,16 @@ export async function loadModel(source: string | Uint8Array, options: LoadOption
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const model = decodeModel(bytes, source, options);
   const dir = path.dirname(path.resolve(source));
-  if (options.checkExternalData !== false) await validateExternalData(model, dir);
+  if (options.checkExternalData !== false) {
+    try {
+      await validateExternalData(model, dir);
+    } catch (error) {
+      if (error instanceof MlctlError) {
+        throw withContext(error, `'${source}': `);
+      }
+      throw error;
+    }
+  }
   return { model, path: source, dir, sizeBytes: bytes.length, bytes };
 }
 

@@ -212,9 +212,11 @@ describe('unsafe or malformed external data', () => {
     const indices = tensorLiteral({ name: 'sparse_indices', dims: [4n], dataType: DataType.INT64, int64Data: [0n, 1n, 2n, 3n] });
     const model = modelLiteral(graphLiteral({ name: 'main', sparseInitializer: [sparseLiteral(values, indices, [8])] }));
     const file = await writeModel(model);
+    // loadModel names the model file in front of the external-data error.
     await expect(loadModel(file)).rejects.toThrow(new UnsafePathError(
-      "external data location 'v.bin' of tensor 'sparse_values' is a symbolic link; external data must be a regular file inside the model's folder",
+      `'${file}': external data location 'v.bin' of tensor 'sparse_values' is a symbolic link; external data must be a regular file inside the model's folder`,
     ));
+    await expect(loadModel(file)).rejects.toBeInstanceOf(UnsafePathError);
   });
 });
 

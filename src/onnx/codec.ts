@@ -36,6 +36,9 @@ interface FieldRun {
   /** Byte span of a singular field's occurrence (to keep an overridden earlier occurrence). */
   readonly start: number;
   readonly end: number;
+  /** Bytes of the tag and of the length prefix where the file padded them (valid, non-minimal varints). */
+  readonly tagWidth?: number;
+  readonly lengthWidth?: number;
 }
 interface RawRun {
   readonly raw: Uint8Array;
@@ -60,12 +63,20 @@ function readScalar(r: WireReader, field: FieldDescriptor): { value: unknown; ex
   switch (field.kind) {
     case 'int32':
     case 'enum': {
-      const value = r.uint32() | 0;
-      return { value, exact: r.pos - start === (value < 0 ? 10 : varintSize(value)) };
+      const first = r.bytes[start];
+      if (first !== undefined && first < 0x80) {
+        r.pos++;
+        return { value: first, exact: true };
+      }
+      // Negative int32 values are sign-extended to 64 bits on the wire.
+      const raw = r.uint64();
+      const value = Number(BigInt.asIntN(32, raw));
+      return { value, exact: raw === BigInt.asUintN(64, BigInt(value)) && r.pos - start === varintSize(raw) };
     }
     case 'uint32': {
-      const value = r.uint32() >>> 0;
-      return { value, exact: r.pos - start === varintSize(value) };
+      const raw = r.uint64();
+      const value = Number(BigInt.asUintN(32, raw));
+      return { value, exact: raw === BigInt(value) && r.pos - start === varintSize(raw) };
     }
     case 'int64': {
       const raw = r.uint64();
@@ -76,8 +87,9 @@ function readScalar(r: WireReader, field: FieldDescriptor): { value: unknown; ex
       return { value, exact: r.pos - start === varintSize(value) };
     }
     case 'sint32': {
-      const raw = r.uint32() >>> 0;
-      return { value: (raw >>> 1) ^ -(raw & 1), exact: r.pos - start === varintSize(raw) };
+      const raw64 = r.uint64();
+      const raw = Number(BigInt.asUintN(32, raw64));
+      return { value: (raw >>> 1) ^ -(raw & 1), exact: raw64 === BigInt(raw) && r.pos - start === varintSize(raw) };
     }
     case 'sint64': {
       const raw = r.uint64();
@@ -128,6 +140,7 @@ function decodeBody(
   while (r.pos < end) {
     const start = r.pos;
     const tag = r.uint32();
+    const tagWidth = r.pos - start;
     const fieldNumber = tag >>> 3;
     const wireType = tag & 7;
     if (fieldNumber === 0) r.fail(`invalid field number 0 in ${desc.name}`);
@@ -151,10 +164,19 @@ function decodeBody(
     lastNumber = fieldNumber;
     lastPackedBlock = packedWire;
 
+    let length = 0;
+    let lengthWidth = 0;
+    if (wireType === WireType.lengthDelimited) {
+      const lengthStart = r.pos;
+      length = r.length(end);
+      lengthWidth = r.pos - lengthStart;
+    }
+    const padded = tagWidth !== varintSize(tag) || (lengthWidth > 0 && lengthWidth !== varintSize(length));
+    if (padded) canonical = false;
+
     let values: unknown[];
     let exact = true;
     if (packedWire) {
-      const length = r.length(end);
       const blockEnd = r.pos + length;
       values = [];
       while (r.pos < blockEnd) {
@@ -165,15 +187,12 @@ function decodeBody(
       if (r.pos !== blockEnd) r.fail(`packed field ${field.name} of ${desc.name} overruns its length`);
       if (length === 0) canonical = false;
     } else if (field.kind === 'message') {
-      const length = r.length(end);
       if (depth + 1 > ctx.maxDepth) r.fail(`messages nested deeper than ${ctx.maxDepth} levels`);
       values = [decodeMessageAt(r, r.pos + length, field.message!, depth + 1, ctx)];
     } else if (field.kind === 'bytes') {
-      const length = r.length(end);
       values = [r.bytes.subarray(r.pos, r.pos + length)];
       r.pos += length;
     } else if (field.kind === 'string') {
-      const length = r.length(end);
       const bytes = r.bytes.subarray(r.pos, r.pos + length);
       r.pos += length;
       const text = decodeUtf8(bytes);
@@ -206,10 +225,12 @@ function decodeBody(
     }
     const last = runs[runs.length - 1];
     if (
-      exact && !packedWire && field.repeated && last !== undefined && 'field' in last &&
-      last.field === field && !last.packed && last.verbatim === undefined
+      exact && !padded && !packedWire && field.repeated && last !== undefined && 'field' in last &&
+      last.field === field && !last.packed && last.verbatim === undefined && last.tagWidth === undefined
     ) {
       last.count++;
+    } else if (exact && padded) {
+      runs.push({ field, count: values.length, packed: packedWire, start, end: r.pos, tagWidth, lengthWidth });
     } else if (exact) {
       runs.push({ field, count: values.length, packed: packedWire, start, end: r.pos });
     } else {
@@ -258,6 +279,12 @@ export function decodeMessage<T = ProtoMessage>(typeName: string, bytes: Uint8Ar
 // ---------------------------------------------------------------------------
 // Encoding
 
+/** Varint widths a file used for one field occurrence's tag and length prefix (0: minimal). */
+interface Widths {
+  readonly tagWidth?: number;
+  readonly lengthWidth?: number;
+}
+
 interface Plan {
   readonly size: number;
   readonly runs: Run[] | undefined;
@@ -296,7 +323,7 @@ class Encoder {
           size += run.verbatim.length;
         } else {
           const values = run.field.repeated ? (msg[run.field.name] as unknown[]) : [msg[run.field.name]];
-          size += this.fieldSize(run.field, values, at, run.count, run.packed);
+          size += this.fieldSize(run.field, values, at, run.count, run.packed, run);
         }
       }
     }
@@ -305,21 +332,22 @@ class Encoder {
     return plan;
   }
 
-  private fieldSize(field: FieldDescriptor, values: unknown[], from: number, count: number, packed: boolean): number {
-    const tagSize = varintSize(field.number * 8);
+  private fieldSize(field: FieldDescriptor, values: unknown[], from: number, count: number, packed: boolean, widths?: Widths): number {
+    const tagSize = Math.max(varintSize(field.number * 8), widths?.tagWidth ?? 0);
+    const lengthSize = (length: number): number => Math.max(varintSize(length), widths?.lengthWidth ?? 0);
     if (packed) {
       const payload = payloadSize(field, values, from, count);
-      return tagSize + varintSize(payload) + payload;
+      return tagSize + lengthSize(payload) + payload;
     }
     let size = 0;
     for (let i = from; i < from + count; i++) {
       const value = values[i];
       if (field.kind === 'message') {
         const inner = this.plan(value as ProtoMessage, field.message!).size;
-        size += tagSize + varintSize(inner) + inner;
+        size += tagSize + lengthSize(inner) + inner;
       } else if (field.kind === 'bytes' || field.kind === 'string') {
         const length = field.kind === 'string' ? utf8Length(value as string) : (value as Uint8Array).length;
-        size += tagSize + varintSize(length) + length;
+        size += tagSize + lengthSize(length) + length;
       } else {
         size += tagSize + scalarSize(field, value);
       }
@@ -354,35 +382,37 @@ class Encoder {
         w.raw(run.verbatim);
       } else {
         const values = run.field.repeated ? (msg[run.field.name] as unknown[]) : [msg[run.field.name]];
-        this.writeField(w, run.field, values, at, run.count, run.packed);
+        this.writeField(w, run.field, values, at, run.count, run.packed, run);
       }
     }
   }
 
-  private writeField(w: WireWriter, field: FieldDescriptor, values: unknown[], from: number, count: number, packed: boolean): void {
+  private writeField(w: WireWriter, field: FieldDescriptor, values: unknown[], from: number, count: number, packed: boolean, widths?: Widths): void {
+    const tagWidth = widths?.tagWidth ?? 0;
+    const lengthWidth = widths?.lengthWidth ?? 0;
     if (packed) {
-      w.tag(field.number, WireType.lengthDelimited);
-      w.uint32(payloadSize(field, values, from, count));
+      w.paddedVarint(field.number * 8 + WireType.lengthDelimited, tagWidth);
+      w.paddedVarint(payloadSize(field, values, from, count), lengthWidth);
       for (let i = from; i < from + count; i++) writeScalar(w, field, values[i]);
       return;
     }
     for (let i = from; i < from + count; i++) {
       const value = values[i];
       if (field.kind === 'message') {
-        w.tag(field.number, WireType.lengthDelimited);
-        w.uint32(this.plan(value as ProtoMessage, field.message!).size);
+        w.paddedVarint(field.number * 8 + WireType.lengthDelimited, tagWidth);
+        w.paddedVarint(this.plan(value as ProtoMessage, field.message!).size, lengthWidth);
         this.write(w, value as ProtoMessage, field.message!);
       } else if (field.kind === 'bytes') {
-        w.tag(field.number, WireType.lengthDelimited);
-        w.uint32((value as Uint8Array).length);
+        w.paddedVarint(field.number * 8 + WireType.lengthDelimited, tagWidth);
+        w.paddedVarint((value as Uint8Array).length, lengthWidth);
         w.raw(value as Uint8Array);
       } else if (field.kind === 'string') {
         const bytes = encodeUtf8(value as string);
-        w.tag(field.number, WireType.lengthDelimited);
-        w.uint32(bytes.length);
+        w.paddedVarint(field.number * 8 + WireType.lengthDelimited, tagWidth);
+        w.paddedVarint(bytes.length, lengthWidth);
         w.raw(bytes);
       } else {
-        w.tag(field.number, field.wireType);
+        w.paddedVarint(field.number * 8 + field.wireType, tagWidth);
         writeScalar(w, field, value);
       }
     }

@@ -26,25 +26,20 @@ export class WireReader {
     throw new ModelFormatError(`${message} at byte ${this.pos}`);
   }
 
-  /** Reads a varint of at most 32 significant bits (tags, lengths); higher bits are rejected. */
+  /** Reads a varint below 2^32 (tags and lengths); anything longer is malformed. */
   uint32(): number {
     const bytes = this.bytes;
     let result = 0;
-    let shift = 0;
     for (let i = 0; i < 5; i++) {
       if (this.pos >= bytes.length) this.fail('truncated varint');
       const b = bytes[this.pos++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
-      shift += 7;
+      result += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) {
+        if (result >= 2 ** 32) break;
+        return result;
+      }
     }
-    // Lengths and tags never need more than 5 bytes; a longer run is either a
-    // negative int32 (10 bytes) or corruption: accept only the former shape.
-    for (let i = 0; i < 5; i++) {
-      if (this.pos >= this.bytes.length) this.fail('truncated varint');
-      if (this.bytes[this.pos++]! < 0x80) return result % 2 ** 32;
-    }
-    return this.fail('varint longer than 10 bytes');
+    return this.fail('varint out of range for a tag or length');
   }
 
   /** Reads a full 64-bit varint as an unsigned bigint. */
@@ -227,6 +222,25 @@ export class WireWriter {
 
   tag(fieldNumber: number, wireType: number): void {
     this.uint32(fieldNumber * 8 + wireType);
+  }
+
+  /**
+   * Writes a value below 2^32 as a varint of at least `width` bytes, padding
+   * with continuation bytes (valid protobuf; some writers reserve length
+   * prefixes this way). A width the value does not fit is ignored.
+   */
+  paddedVarint(value: number, width: number): void {
+    const minimal = varintSize(value);
+    if (width <= minimal) {
+      this.uint32(value);
+      return;
+    }
+    this.reserve(width);
+    for (let i = 0; i < width - 1; i++) {
+      this.block[this.pos++] = (value & 0x7f) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    this.block[this.pos++] = value;
   }
 
   float32(value: number): void {

@@ -103,6 +103,9 @@ describe('codec: exact round trip of non-canonical files', () => {
     ['a non-canonical varint (ir_version 7 in 3 bytes)', bytes(0x08, 0x87, 0x80, 0x00)],
     ['a duplicated singular field', bytes(0x08, 3, 0x12, 1, 'a', 0x08, 7)],
     ['invalid UTF-8 in a string', bytes(0x08, 7, 0x12, 2, 0xc3, 0x28)],
+    ['a padded length prefix (2 bytes for 1)', bytes(0x08, 7, 0x12, 0x81, 0x00, 'p')],
+    ['a padded tag', bytes(0x88, 0x00, 7, 0x12, 1, 'p')],
+    ['a padded graph length around a canonical graph', bytes(0x08, 7, 0x3a, 0x83, 0x80, 0x00, 0x12, 1, 'g')],
   ])('ModelProto with %s', (_label, input) => {
     expect(roundTrip('ModelProto', input)).toEqual(input);
   });
@@ -137,6 +140,19 @@ describe('codec: exact round trip of non-canonical files', () => {
     const again = decodeMessage<ModelProto>('ModelProto', output);
     expect(again.producerName).toBe('mlctl');
     expect(again.opsetImport[0]!.version).toBe(13n);
+  });
+
+  it('keeps a padded length width when the value still fits, and stays valid when it does not', () => {
+    const input = bytes(0x08, 7, 0x12, 0x81, 0x00, 'p');
+    const model = decodeMessage<ModelProto>('ModelProto', input);
+    // The layout belongs to the decoded object: a copy ({...model}) is written canonically.
+    expect(encodeMessage('ModelProto', { ...model, producerName: 'q' })).toEqual(bytes(0x08, 7, 0x12, 1, 'q'));
+    model.producerName = 'q';
+    expect(encodeMessage('ModelProto', model)).toEqual(bytes(0x08, 7, 0x12, 0x81, 0x00, 'q'));
+    const long = 'x'.repeat(200);
+    model.producerName = long;
+    const output = encodeMessage('ModelProto', model);
+    expect(decodeMessage<ModelProto>('ModelProto', output).producerName).toBe(long);
   });
 
   it('does not reuse verbatim bytes once the value changed', () => {

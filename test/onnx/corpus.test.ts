@@ -140,17 +140,20 @@ function readBytes(file: string): Uint8Array {
 /** Decodes one .pb test value, checks its tensors and its exact re-encoding; returns the dense tensors checked. */
 function checkValueFile(file: string, messageType: ValueMessage): number {
   const bytes = readBytes(file);
-  const value = decodeMessage(messageType, bytes);
-  const reencoded = encodeMessage(messageType, value);
-  if (Buffer.compare(reencoded, bytes) !== 0) {
-    throw new Error(`${file}: ${messageType} re-encodes to ${reencoded.length} different bytes (file has ${bytes.length})`);
-  }
+  const check = <T extends object>(checkValue: (value: T, where: string) => number): number => {
+    const value = decodeMessage<T>(messageType, bytes);
+    const reencoded = encodeMessage(messageType, value);
+    if (Buffer.compare(reencoded, bytes) !== 0) {
+      throw new Error(`${file}: ${messageType} re-encodes to ${reencoded.length} different bytes (file has ${bytes.length})`);
+    }
+    return checkValue(value, file);
+  };
   switch (messageType) {
-    case 'TensorProto': return checkDenseTensor(value as TensorProto, file);
-    case 'SequenceProto': return checkSequence(value as SequenceProto, file);
-    case 'OptionalProto': return checkOptional(value as OptionalProto, file);
-    case 'MapProto': return checkMap(value as MapProto, file);
-    case 'SparseTensorProto': return checkSparse(value as SparseTensorProto, file);
+    case 'TensorProto': return check(checkDenseTensor);
+    case 'SequenceProto': return check(checkSequence);
+    case 'OptionalProto': return check(checkOptional);
+    case 'MapProto': return check(checkMap);
+    case 'SparseTensorProto': return check(checkSparse);
   }
 }
 

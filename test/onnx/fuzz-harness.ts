@@ -31,10 +31,14 @@ export interface FuzzReport {
   rejected: number;
   /** Variants that broke the contract: another exception type, or a re-encode that threw. */
   failures: string[];
-  /** Loaded variants that re-encoded to different bytes (at most 20 listed). */
+  /** Loaded variants, none of whose mutations padded a varint, that re-encoded to different bytes (at most 20 listed). */
   inexact: string[];
-  /** Variants per mutation kind. */
+  /** Loaded variants with a padded length prefix (an equivalent non-minimal encoding), and how many re-encoded byte-identically. */
+  padded: { loaded: number; exact: number; examples: string[] };
+  /** Variants per mutation kind ('stacked' for several mutations in a row). */
   byKind: Record<string, number>;
+  /** Loaded variants per mutation kind. */
+  loadedByKind: Record<string, number>;
   slowestMs: number;
   slowest: string;
   elapsedMs: number;
@@ -47,6 +51,8 @@ export interface LengthPrefix {
   at: number;
   width: number;
   value: number;
+  /** Index of the enclosing field's prefix in the same list, or -1 at the top level. */
+  parent: number;
 }
 
 function readVarint(bytes: Uint8Array, pos: number, end: number): { value: number; next: number } | undefined {
@@ -59,42 +65,53 @@ function readVarint(bytes: Uint8Array, pos: number, end: number): { value: numbe
   return undefined;
 }
 
-/** Collects the length prefixes of [start, end) parsed as a message; false when it does not parse as one. */
-function collectPrefixes(bytes: Uint8Array, start: number, end: number, depth: number, out: LengthPrefix[]): boolean {
+/** Appends the length prefixes of [start, end) parsed as a message; false (appending nothing) when it does not parse as one. */
+function collectPrefixes(bytes: Uint8Array, start: number, end: number, depth: number, parent: number, out: LengthPrefix[]): boolean {
+  const mark = out.length;
   let pos = start;
-  while (pos < end) {
+  let ok = true;
+  while (ok && pos < end) {
     const tag = readVarint(bytes, pos, end);
-    if (tag === undefined || tag.value < 8) return false;
+    if (tag === undefined || tag.value < 8) {
+      ok = false;
+      break;
+    }
     pos = tag.next;
     switch (tag.value % 8) {
       case 0: {
         const skipped = readVarint(bytes, pos, end);
-        if (skipped === undefined) return false;
-        pos = skipped.next;
+        if (skipped === undefined) ok = false;
+        else pos = skipped.next;
         break;
       }
       case 1: pos += 8; break;
       case 5: pos += 4; break;
       case 2: {
         const length = readVarint(bytes, pos, end);
-        if (length === undefined || length.next + length.value > end) return false;
-        out.push({ at: pos, width: length.next - pos, value: length.value });
-        const inner: LengthPrefix[] = [];
-        if (depth < 64 && collectPrefixes(bytes, length.next, length.next + length.value, depth + 1, inner)) out.push(...inner);
+        if (length === undefined || length.next + length.value > end) {
+          ok = false;
+          break;
+        }
+        out.push({ at: pos, width: length.next - pos, value: length.value, parent });
+        if (depth < 64) collectPrefixes(bytes, length.next, length.next + length.value, depth + 1, out.length - 1, out);
         pos = length.next + length.value;
         break;
       }
       default:
-        return false;
+        ok = false;
     }
   }
-  return pos === end;
+  if (!ok || pos !== end) {
+    out.length = mark;
+    return false;
+  }
+  return true;
 }
 
 /** The length prefixes of a well-formed message, nested ones included (a bytes field that happens to parse counts too). */
 export function lengthPrefixes(bytes: Uint8Array): LengthPrefix[] {
   const out: LengthPrefix[] = [];
-  collectPrefixes(bytes, 0, bytes.length, 0, out);
+  collectPrefixes(bytes, 0, bytes.length, 0, -1, out);
   return out;
 }
 
@@ -176,6 +193,28 @@ const mutations: Record<string, Mutation> = {
       note: `set the length prefix at ${prefix.at} from ${prefix.value} to ${value}`,
     };
   },
+  // Same value in a longer (non-minimal) varint, enclosing lengths adjusted: a valid, equivalent encoding.
+  padLengthPrefix(bytes, random, prefixes) {
+    if (prefixes.length === 0) return mutations.bitFlip!(bytes, random, prefixes);
+    const index = int(random, prefixes.length);
+    const prefix = prefixes[index]!;
+    const padded = encodeVarint(prefix.value);
+    const pad = Math.min(1 + int(random, 3), 10 - padded.length);
+    if (pad <= 0) return mutations.bitFlip!(bytes, random, prefixes);
+    padded[padded.length - 1]! |= 0x80;
+    for (let i = 1; i < pad; i++) padded.push(0x80);
+    padded.push(0x00);
+    let out = splice(bytes, prefix.at, prefix.width, padded);
+    let growth = padded.length - prefix.width;
+    // Enclosing prefixes sit before this one, so rewriting them innermost first keeps every offset valid.
+    for (let ancestor = prefix.parent; ancestor >= 0; ancestor = prefixes[ancestor]!.parent) {
+      const outer = prefixes[ancestor]!;
+      const encoded = encodeVarint(outer.value + growth);
+      out = splice(out, outer.at, outer.width, encoded);
+      growth += encoded.length - outer.width;
+    }
+    return { bytes: out, note: `padded the length prefix ${prefix.value} at ${prefix.at} to ${padded.length} bytes` };
+  },
   truncate(bytes, random) {
     const length = int(random, bytes.length);
     return { bytes: bytes.slice(0, length), note: `truncated to ${length} bytes` };
@@ -206,7 +245,7 @@ export function makeVariant(fixture: FuzzFixture, prefixes: readonly LengthPrefi
 export function runFuzz(fixtures: readonly FuzzFixture[], options: FuzzOptions): FuzzReport {
   const started = performance.now();
   const report: FuzzReport = {
-    variants: 0, loaded: 0, reencodedExact: 0, rejected: 0, failures: [], inexact: [], byKind: {},
+    variants: 0, loaded: 0, reencodedExact: 0, rejected: 0, failures: [], inexact: [], byKind: {}, loadedByKind: {}, padded: { loaded: 0, exact: 0, examples: [] },
     slowestMs: 0, slowest: '', elapsedMs: 0,
   };
   fixtures.forEach((fixture, fixtureIndex) => {
@@ -226,8 +265,16 @@ export function runFuzz(fixtures: readonly FuzzFixture[], options: FuzzOptions):
         try {
           const reencoded = serializeModel(model);
           report.loaded++;
-          if (Buffer.compare(reencoded, variant.bytes) === 0) report.reencodedExact++;
-          else if (report.inexact.length < 20) report.inexact.push(variant.note);
+          report.loadedByKind[kind] = (report.loadedByKind[kind] ?? 0) + 1;
+          const exact = Buffer.compare(reencoded, variant.bytes) === 0;
+          if (exact) report.reencodedExact++;
+          if (variant.kind.includes('padLengthPrefix')) {
+            report.padded.loaded++;
+            if (exact) report.padded.exact++;
+            else if (report.padded.examples.length < 5) report.padded.examples.push(variant.note);
+          } else if (!exact && report.inexact.length < 20) {
+            report.inexact.push(variant.note);
+          }
         } catch (error) {
           report.failures.push(`${variant.note}: decoded, but re-encoding threw ${describe(error)}`);
         }

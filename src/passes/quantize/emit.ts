@@ -9,7 +9,7 @@
  * takes (x_scale, w_scale) in that order and belongs to one MatMulInteger
  * alone: that is what ONNX Runtime's MatMulIntegerToFloat fusion looks for.
  */
-import { attrInt, makeNode } from '../../onnx/builder.js';
+import { attrInt, makeNode, type AttrValue } from '../../onnx/builder.js';
 import type { UniqueNameGenerator } from '../../onnx/graph.js';
 import { createTensor } from '../../onnx/tensor.js';
 import { DataType, type AttributeProto, type NodeProto } from '../../onnx/types.js';
@@ -49,7 +49,7 @@ export function emitGatherDequantize(plan: PlannedNode, context: EmitContext, ou
   const gathered = context.names.next(`${output}_quantized`);
   out.push({ ...withInput(node, 0, weight.tensors.data.name ?? ''), output: [gathered] });
   // The weight's last axis is the gathered rows' last axis when gathering along axis 0.
-  const attributes = weight.axis === undefined ? {} : { axis: attrInt(-1) };
+  const attributes: Record<string, AttrValue> = weight.axis === undefined ? {} : { axis: attrInt(-1) };
   out.push(
     makeNode('DequantizeLinear', [gathered, weight.tensors.scale.name ?? '', weight.tensors.zeroPoint.name ?? ''], [output], attributes, {
       name: context.names.next(`${baseName(node)}_DequantizeLinear`),
@@ -173,10 +173,17 @@ export function emitDynamicConv(plan: PlannedNode, context: EmitContext, out: No
   // Scales broadcast against the output [N, M, spatial…]: one per output channel → [M, 1, …].
   const broadcastDims = [channels, ...weight.dims.slice(2).map(() => 1)];
   let weightScale = weight.tensors.scale.name ?? '';
+  let weightZeroPoint = weight.tensors.zeroPoint.name ?? '';
   if (weight.axis !== undefined) {
     const reshaped = reshapedTensor(weight.tensors.scale, names.next(`${weight.report.name}_scale_broadcast`), broadcastDims);
     store.addInitializer(reshaped);
     weightScale = reshaped.name ?? '';
+    // ONNX Runtime's ConvInteger refuses a per-channel zero point; the planner only sends symmetric
+    // per-channel weights here, whose channels all share one zero point.
+    const scalar = { ...weight.tensors.zeroPoint, name: names.next(`${weight.report.name}_zero_point_scalar`), dims: [] };
+    scalar.rawData = weight.tensors.zeroPoint.rawData?.subarray(0, 1);
+    store.addInitializer(scalar);
+    weightZeroPoint = scalar.name;
   }
   const output = node.output[0] ?? '';
   const bias = node.input[2] ?? '';
@@ -186,7 +193,7 @@ export function emitDynamicConv(plan: PlannedNode, context: EmitContext, out: No
     base,
     activation: node.input[0] ?? '',
     weightData: weight.tensors.data.name ?? '',
-    weightZeroPoint: weight.tensors.zeroPoint.name ?? '',
+    weightZeroPoint,
     weightScale,
     attributes: node.attribute.map((attribute) => ({ ...attribute })),
     output: product,

@@ -15,6 +15,7 @@ export interface PlanOptions {
   readonly mode: QuantizeMode;
   readonly weightType: QuantizedType;
   readonly perChannel: boolean;
+  readonly symmetric: boolean;
   readonly opTypes: ReadonlySet<string>;
   readonly exclude: readonly (string | RegExp)[];
   readonly forceFloat: ReadonlySet<string>;
@@ -144,6 +145,10 @@ export function planNode(node: NodeProto, scopes: readonly Scope[], options: Pla
     case 'Conv':
       if (!options.convIntegerWeightTypes.has(options.weightType)) {
         return plan('weight-only', `this runtime's ConvInteger does not take ${options.weightType} weights`);
+      }
+      if (axis !== undefined && !options.symmetric) {
+        // Symmetric channels share one zero point; asymmetric ones do not, and ConvInteger takes only one.
+        return plan('weight-only', 'ConvInteger takes one weight zero point, and asymmetric per-channel weights have one per channel');
       }
       return plan('dynamic-conv');
     case 'ConvTranspose':

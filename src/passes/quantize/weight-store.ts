@@ -4,7 +4,7 @@
  * consumers; each activation gets one DynamicQuantizeLinear; each quantized
  * weight one DequantizeLinear for all weight-only consumers.
  */
-import { attrInt, makeNode } from '../../onnx/builder.js';
+import { attrInt, makeNode, type AttrValue } from '../../onnx/builder.js';
 import type { UniqueNameGenerator } from '../../onnx/graph.js';
 import type { NodeProto, TensorProto } from '../../onnx/types.js';
 import type { QuantizedType } from './numerics.js';
@@ -133,7 +133,7 @@ export class WeightStore {
     const existing = this.dequantized.get(weight);
     if (existing !== undefined) return existing;
     const output = this.names.next(`${weight.report.name}_dequantized`);
-    const attributes = weight.axis === undefined ? {} : { axis: attrInt(weight.axis) };
+    const attributes: Record<string, AttrValue> = weight.axis === undefined ? {} : { axis: attrInt(weight.axis) };
     this.headNodes.push(
       makeNode(
         'DequantizeLinear',

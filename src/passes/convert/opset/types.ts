@@ -2,6 +2,7 @@
  * The contract of the opset converter: its options and report, and the
  * interface every per-operator adapter implements.
  */
+import type { AttrValue } from '../../../onnx/builder.js';
 import type { NodeProto, TensorProto } from '../../../onnx/types.js';
 
 /** Options of {@link convertOpset}. */
@@ -98,8 +99,14 @@ export interface AdapterContext {
   declare(name: string, fact: ValueFact): void;
   /** Whether any node (in any graph) or graph output reads `name`. */
   isUsed(name: string): boolean;
-  /** Builds a default-domain node with a fresh name derived from `base`. */
-  makeNode(opType: string, inputs: readonly string[], outputs: readonly string[], base: string): NodeProto;
+  /** Builds a default-domain node named freshly after `base`. */
+  makeNode(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    base: string,
+    attributes?: Readonly<Record<string, AttrValue>>,
+  ): NodeProto;
 }
 
 /** Converts one operator across one opset step. */

@@ -9,7 +9,7 @@
 import type { OptionValues } from 'commander';
 
 /** A writable stream the CLI prints to (process.stdout / process.stderr, or a test double). */
-export type OutputStream = NodeJS.WritableStream & { isTTY?: boolean };
+export type OutputStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
 /** The streams a command writes to. */
 export interface CommandIo {

@@ -113,6 +113,8 @@ export interface AdapterContext {
 export interface OpAdapter {
   /** What it does, for the report, e.g. `axes attribute → input`. */
   readonly description: string;
+  /** The operator that replaces the node's, when the adapter swaps it (Upsample → Resize). */
+  readonly replacesWith?: string;
   /**
    * Returns the nodes that replace `node`, in order (they may include `node`
    * itself, changed in place), or undefined when the node needs no change.

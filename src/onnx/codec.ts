@@ -262,7 +262,10 @@ export interface DecodeOptions {
  */
 export function decodeMessage<T = ProtoMessage>(typeName: string, bytes: Uint8Array, options: DecodeOptions = {}): T {
   const desc = messageDescriptor(typeName);
-  const reader = new WireReader(bytes);
+  // A Node Buffer's subarray() is a Buffer (whose slice() shares memory):
+  // decode from a plain Uint8Array view so byte fields are plain views too.
+  const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const reader = new WireReader(plain);
   const ctx: DecodeContext = { maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH };
   try {
     return decodeMessageAt(reader, bytes.length, desc, 0, ctx) as T;

@@ -52,7 +52,7 @@ export interface ExternalDataFileSummary {
  * protobuf fields are `null`, never omitted):
  *
  * - `schemaVersion`: always 1; bumped when a field changes meaning or is removed.
- * - `file`: `{ path, sizeBytes }`, `path` null when loaded from bytes.
+ * - `file`: `{ path, sizeBytes }`, `path` as given to `loadModel`, null when loaded from bytes.
  * - `irVersion`, `modelVersion`: numbers or null.
  * - `producer`: `{ name, version }`, strings or null; `domain`: string or null.
  * - `graphName`: name of the main graph, or null.
@@ -104,10 +104,23 @@ export interface ModelSummary {
 /**
  * Summarizes a loaded model. Pure: reads the decoded model only.
  *
- * @throws ModelFormatError when a count or version in the model does not fit
- *   a safe JavaScript integer (2^53 - 1), or a tensor's dims are invalid.
+ * @throws ModelFormatError naming the file when a count or version in the
+ *   model does not fit a safe JavaScript integer (2^53 - 1), or a tensor's
+ *   dims are invalid.
  */
 export function summarizeModel(loaded: LoadedModel): ModelSummary {
+  try {
+    return summarize(loaded);
+  } catch (error) {
+    if (!(error instanceof ModelFormatError)) throw error;
+    throw new ModelFormatError(`'${loaded.path ?? 'input'}' is not a valid ONNX model: ${error.message}`, {
+      cause: error,
+      hint: error.hint,
+    });
+  }
+}
+
+function summarize(loaded: LoadedModel): ModelSummary {
   const { model } = loaded;
   const graph = model.graph;
   const tally = tallyParameters(model);

@@ -202,3 +202,12 @@ describe('codec: encoding', () => {
     }
   });
 });
+
+describe('codec: input buffers', () => {
+  it('returns plain Uint8Array views for byte fields even when given a Node Buffer', () => {
+    const input = Buffer.from(bytes(0x08, 1, 0x10, 2, 0x4a, 1, [9]));
+    const tensor = decodeMessage<TensorProto>('TensorProto', input);
+    expect(Object.getPrototypeOf(tensor.rawData)).toBe(Uint8Array.prototype);
+    expect(tensor.rawData!.buffer).toBe(input.buffer);
+  });
+});

@@ -220,6 +220,7 @@ describe('summarizeModel', () => {
     const model = richModel();
     edit(model);
     expect(() => summarizeModel(loaded(model))).toThrow(ModelFormatError);
-    expect(() => summarizeModel(loaded(model))).toThrow(message);
+    expect(() => summarizeModel(loaded(model))).toThrow(`'input' is not a valid ONNX model: ${message}`);
+    expect(() => summarizeModel({ ...loaded(model), path: 'm.onnx' })).toThrow(`'m.onnx' is not a valid ONNX model: ${message}`);
   });
 });

@@ -5,7 +5,7 @@
  * or stays float, and why.
  */
 import { isDefaultDomain } from '../../onnx/opset.js';
-import type { AttributeProto, NodeProto } from '../../onnx/types.js';
+import { DataType, type AttributeProto, type NodeProto } from '../../onnx/types.js';
 import type { QuantizedType } from './numerics.js';
 import type { QuantizableOpType, QuantizeMode } from './types.js';
 import { resolveWeight, unsupportedWeightReason, weightShape, type Scope, type WeightSource } from './weights.js';
@@ -116,6 +116,8 @@ export function planNode(node: NodeProto, scopes: readonly Scope[], options: Pla
   const weightName = node.input[inputIndex] ?? '';
   if (weightName === '') return skip('has no weight input');
   const weight = resolveWeight(weightName, scopes);
+  // Gather is as often index plumbing (shapes) as an embedding lookup: only a float table makes it a candidate.
+  if (op === 'Gather' && (weight === undefined || weight.tensor.dataType !== DataType.FLOAT)) return undefined;
   if (weight === undefined) return skip(`input '${weightName}' is not a constant`, weightName);
   const unsupported = unsupportedWeightReason(weight, options.canReadExternal);
   if (unsupported !== undefined) return skip(unsupported, weightName);

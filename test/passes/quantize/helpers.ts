@@ -36,6 +36,16 @@ export async function runModel(model: ModelProto | Uint8Array, seed = 1, dim = 2
   }
 }
 
+/** Runs a model on the given feeds. */
+export async function runWith(model: ModelProto, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+  const session = await createSession(serializeModel(model), { logLevel: 'fatal' });
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
 /** Cosine similarity of two float outputs. */
 export function cosine(a: HostTensor, b: HostTensor): number {
   const x = a.data as Float32Array;

@@ -7,7 +7,7 @@ import { byteSizeOf, dataTypeName, isKnownDataType, dataTypeInfo } from './dtype
 import { forEachGraph, forEachNode, graphRuntimeInputs } from './graph.js';
 import type { LoadedModel } from './model-io.js';
 import { isDefaultDomain, normalizeDomain } from './opset.js';
-import { tensorElementCount } from './tensor.js';
+import { checkTensorStorage, tensorElementCount } from './tensor.js';
 import {
   DataLocation,
   DataType,
@@ -266,7 +266,8 @@ function tallyParameters(model: ModelProto): ParameterTally {
   };
   /** Accounts one stored tensor; returns its element count. */
   const addTensor = (tensor: TensorProto): number => {
-    const elements = tensorElementCount(tensor);
+    // Checks the stored data against the dims: a file must not claim more than it holds.
+    const elements = checkTensorStorage(tensor);
     const bytes = tensorBytes(tensor, elements);
     addBytes(dataTypeName(tensor.dataType), bytes);
     if (tensor.dataLocation === DataLocation.EXTERNAL) addExternal(tally, tensor, bytes);

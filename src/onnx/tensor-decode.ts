@@ -115,6 +115,32 @@ export function tensorData(tensor: TensorProto, options: TensorDataOptions = {})
   return decodeField(tensor, info, count);
 }
 
+/**
+ * Checks, without decoding or allocating, that a dense tensor's stored data
+ * holds exactly the elements its dims imply. External and segmented tensors
+ * are not checked here (their bytes are elsewhere).
+ * @returns the element count.
+ * @throws ModelFormatError as {@link tensorData} does.
+ */
+export function checkTensorStorage(tensor: TensorProto): number {
+  const info = tensorTypeInfo(tensor);
+  const count = tensorElementCount(tensor);
+  if (tensor.segment !== undefined || tensor.dataLocation === DataLocation.EXTERNAL) return count;
+  if (tensor.rawData !== undefined) {
+    if (info.dataType === DataType.STRING) {
+      throw new ModelFormatError(`${tensorLabel(tensor)}: string tensors must keep their values in string_data, not raw_data`);
+    }
+    const needed = neededBytes(tensor, info, count);
+    if (tensor.rawData.length !== needed) throw sizeMismatch(tensor, info, 'raw_data', tensor.rawData.length, needed, 'bytes');
+    return count;
+  }
+  const field = info.field;
+  if (field === undefined) throw new Error(`no typed field for ${info.name}`);
+  const needed = expectedFieldLength(info, count);
+  if (tensor[field].length !== needed) throw sizeMismatch(tensor, info, protoFieldName[field], tensor[field].length, needed, 'values');
+  return count;
+}
+
 function decodeBytes(tensor: TensorProto, info: DataTypeInfo, bytes: Uint8Array, source: string, count: number): TensorValues {
   if (info.dataType === DataType.STRING) {
     throw new ModelFormatError(`${tensorLabel(tensor)}: string tensors must keep their values in string_data, not ${source}`);

@@ -7,5 +7,5 @@
  */
 
 export { tensorElementCount, tensorDims, tensorLabel, formatDims } from './tensor-shape.js';
-export { tensorData, type TensorValues, type TensorDataOptions } from './tensor-decode.js';
+export { tensorData, checkTensorStorage, type TensorValues, type TensorDataOptions } from './tensor-decode.js';
 export { createTensor, type TensorInput } from './tensor-create.js';

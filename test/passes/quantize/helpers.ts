@@ -106,6 +106,7 @@ function definedNames(graph: GraphProto): Set<string> {
   const names = new Set<string>();
   for (const info of graph.input) names.add(info.name ?? '');
   for (const tensor of graph.initializer) names.add(tensor.name ?? '');
+  for (const sparse of graph.sparseInitializer) names.add(sparse.values?.name ?? '');
   for (const node of graph.node) for (const output of node.output) names.add(output);
   return names;
 }

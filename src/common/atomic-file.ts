@@ -14,11 +14,17 @@ export interface AtomicWriteOptions {
   force?: boolean;
 }
 
+/**
+ * Largest single write(): one huge write of a multi-hundred-MiB tensor measured
+ * 1.2-1.4x slower than 8 MiB pieces here (benchmarks/RESULTS.md).
+ */
+const MAX_WRITE_BYTES = 8 * 1024 * 1024;
+
 /** Writes every byte of `chunk` (FileHandle.write may write less than asked). */
 async function writeFully(handle: FileHandle, chunk: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    const { bytesWritten } = await handle.write(chunk, offset, Math.min(chunk.length - offset, MAX_WRITE_BYTES));
     offset += bytesWritten;
   }
 }

@@ -91,7 +91,10 @@ describe.each(roundTrips)('data type %i', (dataType, dims, input, expected) => {
     expect(tensorData(toTypedField(tensor, expected))).toEqual(expected);
   });
 
-  it.skipIf(dataType === DataType.STRING)('decodes raw_data and external bytes at unaligned offsets', () => {
+  // Strings never live in raw_data (a string tensor with raw_data is refused: see the tensorData error table), so these two are for byte types.
+  if (dataType === DataType.STRING) return;
+
+  it('decodes raw_data and external bytes at unaligned offsets', () => {
     for (const offset of [1, 2, 3, 5]) {
       const raw = placeAt(tensor.rawData!, offset);
       expect(tensorData({ ...tensor, rawData: raw })).toEqual(expected);
@@ -100,7 +103,7 @@ describe.each(roundTrips)('data type %i', (dataType, dims, input, expected) => {
     }
   });
 
-  it.skipIf(dataType === DataType.STRING)('rejects raw_data one byte short or long', () => {
+  it('rejects raw_data one byte short or long', () => {
     const raw = tensor.rawData!;
     const needed = raw.length;
     const label = `tensor 'w': raw_data holds`;

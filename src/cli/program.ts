@@ -3,10 +3,10 @@
  * the process: commander throws instead (`exitOverride`), and the entry point
  * hands whatever was thrown to the error boundary.
  */
-import { readFileSync } from 'node:fs';
 import { Argument, Command, Option } from 'commander';
 import type { CommandIo, RegisteredCommand } from './command-definition.js';
 import { commands as defaultCommands } from './commands/index.js';
+import { packageVersion } from './model-output.js';
 
 /** Options of {@link createProgram}; all optional, for tests. */
 export interface ProgramOptions extends Partial<CommandIo> {
@@ -77,13 +77,4 @@ function addCommand(program: Command, definition: RegisteredCommand, io: Command
     const self = params[params.length - 1] as Command;
     await definition.run(self.processedArgs, self.opts(), { ...io, debug: isDebugEnabled(program) });
   });
-}
-
-function packageVersion(): string {
-  // Two levels up from both src/cli/ and dist/cli/.
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  if (typeof manifest === 'object' && manifest !== null && 'version' in manifest && typeof manifest.version === 'string') {
-    return manifest.version;
-  }
-  return '0.0.0';
 }

@@ -154,7 +154,9 @@ function toOrtTensor(name: string, tensor: HostTensor, expected: IoMeta, label: 
   if (!tensor.dims.every((dim) => Number.isSafeInteger(dim) && dim >= 0)) {
     throw badInput(`input '${name}' has dims [${tensor.dims.join(', ')}]; expected non-negative integers`);
   }
-  if (tensor.dims.length !== expected.shape.length && expected.dtype !== 'non-tensor') {
+  // onnxruntime reports an input of unknown rank as shape [], like a scalar:
+  // an empty expected shape cannot be checked here (onnxruntime checks it).
+  if (tensor.dims.length !== expected.shape.length && expected.dtype !== 'non-tensor' && expected.shape.length > 0) {
     throw badInput(`input '${name}' of '${label}' has rank ${expected.shape.length} ([${expected.shape.join(', ')}]), not ${tensor.dims.length} ([${tensor.dims.join(', ')}])`);
   }
   const want = dataLength(tensor.dtype, elementCount(tensor.dims));

@@ -209,3 +209,23 @@ describe('runtime adapter: execution providers', () => {
     expect(error.message).toMatch(/^cannot run 'tiny\.onnx' on execution provider 'dml': onnxruntime-node for \S+ has no such provider \(it has cpu/);
   }, 20_000);
 });
+
+describe('runtime adapter: inputs of unknown rank', () => {
+  it('accepts any rank for an input declared without a shape (onnxruntime reports it as [])', async () => {
+    const model = makeModel({
+      opsets: { '': 13 },
+      graph: makeGraph({
+        name: 'any-rank',
+        nodes: [makeNode('Identity', ['x'], ['y'])],
+        inputs: [makeTensorValueInfo('x', DataType.FLOAT)],
+        outputs: [makeTensorValueInfo('y', DataType.FLOAT)],
+      }),
+    });
+    await withSession(serializeModel(model), {}, async (session) => {
+      expect(session.inputs[0]!.shape).toEqual([]);
+      const out = await session.run({ x: { dtype: 'float32', dims: [2, 1, 2], data: new Float32Array([1, 2, 3, 4]) } });
+      expect(out.y!.dims).toEqual([2, 1, 2]);
+      expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 2, 3, 4]);
+    });
+  });
+});

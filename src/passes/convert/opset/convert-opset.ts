@@ -14,8 +14,9 @@ import { changesAt, firstSchemaVersion, isKnownOperator, removedInOpset, schemaV
 import { findAdapter, lastLegacyOpset, type Direction } from './registry.js';
 import { Refusal, StepContext, type GraphFrame, type StepServices } from './step-context.js';
 import type { AdapterRecord, ConversionFailure, OpAdapter, OpsetConversionOptions, OpsetConversionReport } from './types.js';
-import { GraphScope } from './value-facts.js';
 import { finishModel, topLevelGraphs, usedValueNames } from './finish.js';
+import { typeNotAcceptedBefore } from './type-constraints.js';
+import { GraphScope } from './value-facts.js';
 
 /** Constants up to this many bytes are shared between nodes of a graph when equal. */
 const sharedConstantMaxBytes = 64;
@@ -50,6 +51,7 @@ class ConversionRun implements StepServices {
   readonly createdInitializers: TensorProto[] = [];
   private readonly failed = new Set<NodeProto>();
   private readonly carriedOver = new Set<NodeProto>();
+  private readonly changed = new Set<NodeProto>();
   private readonly records = new Map<string, AdapterRecord>();
   private readonly scopes = new WeakMap<GraphProto, GraphScope>();
   private readonly mainConstants = new Map<string, string>();
@@ -67,7 +69,7 @@ class ConversionRun implements StepServices {
   }
 
   get nodesCarriedOver(): number {
-    return [...this.carriedOver].filter((node) => !this.failed.has(node)).length;
+    return [...this.carriedOver].filter((node) => !this.failed.has(node) && !this.changed.has(node)).length;
   }
 
   scope(frame: GraphFrame): GraphScope {
@@ -112,6 +114,8 @@ class ConversionRun implements StepServices {
   }
 
   private convertGraph(frame: GraphFrame, from: number, to: number, direction: Direction): void {
+    // Facts are gathered before any node of the graph changes (adapters edit nodes in place).
+    this.scope(frame);
     const nodes: NodeProto[] = [];
     frame.graph.node.forEach((node, index) => {
       for (const result of this.convertNode(node, index, frame, from, to, direction)) {
@@ -146,6 +150,7 @@ class ConversionRun implements StepServices {
     if (!changesAt(opType, changedAt)) return [node];
     const adapter = findAdapter(opType, changedAt, direction);
     const toVersion = schemaVersionAt(adapter?.replacesWith ?? opType, to);
+    let result: NodeProto[];
     if (adapter === undefined) {
       if (toVersion === undefined) {
         return this.fail(node, index, frame, from, to, direction === 'up' ? missingReason(opType, to) : `${opType} does not exist before opset ${from}`);
@@ -154,12 +159,25 @@ class ConversionRun implements StepServices {
         return this.fail(node, index, frame, from, to, `${opType} changed in opset ${changedAt}, a change mlctl does not convert`);
       }
       this.carriedOver.add(node);
-      return [node];
-    }
-    if (toVersion === undefined) {
+      result = [node];
+    } else if (toVersion === undefined) {
       return this.fail(node, index, frame, from, to, missingReason(adapter.replacesWith ?? opType, to));
+    } else {
+      result = this.runAdapter(adapter, node, index, frame, from, to, fromVersion, toVersion);
     }
-    return this.runAdapter(adapter, node, index, frame, from, to, fromVersion, toVersion);
+    if (direction === 'down' && !this.failed.has(node)) {
+      // The older schema may accept fewer element types.
+      const scope = this.scope(frame);
+      for (const converted of result) {
+        if (converted.opType !== opType || !isDefaultDomain(converted.domain)) continue;
+        const reason = typeNotAcceptedBefore(converted, changedAt, (name) => {
+          const fact = scope.fact(name);
+          return fact.nonTensor === 'map' ? undefined : (fact.nonTensor ?? fact.elemType);
+        });
+        if (reason !== undefined) return this.fail(node, index, frame, from, to, reason);
+      }
+    }
+    return result;
   }
 
   private runAdapter(
@@ -192,7 +210,10 @@ class ConversionRun implements StepServices {
       record = { opType, fromVersion, toVersion, adapter: adapter.description, nodesChanged: 0, notes: [] };
       this.records.set(key, record);
     }
-    if (result !== undefined) record.nodesChanged += 1;
+    if (result !== undefined) {
+      record.nodesChanged += 1;
+      this.changed.add(node);
+    }
     for (const note of context.notes) if (!record.notes.includes(note)) record.notes.push(note);
     return [...context.pending, ...(result ?? [node])];
   }

@@ -66,6 +66,10 @@ export interface ValueFact {
   /** A TensorProto.DataType value. */
   elemType?: number;
   rank?: number;
+  /** Number of elements of a 1-D value (a shape, a list of axes), when known. */
+  length?: number;
+  /** Set for values known not to be tensors. */
+  nonTensor?: 'sequence' | 'optional' | 'map';
 }
 
 /**

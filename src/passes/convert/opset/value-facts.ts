@@ -28,7 +28,7 @@ export class GraphScope {
     for (const tensor of graph.initializer) {
       if (tensor.name) {
         this.constants.set(tensor.name, tensor);
-        this.facts.set(tensor.name, { elemType: tensor.dataType, rank: tensor.dims.length });
+        this.facts.set(tensor.name, factOfTensor(tensor));
       }
     }
     for (const info of [...graph.input, ...graph.output, ...graph.valueInfo]) {
@@ -49,7 +49,7 @@ export class GraphScope {
   /** Registers a constant this graph now holds. */
   addConstant(name: string, tensor: TensorProto): void {
     this.constants.set(name, tensor);
-    this.merge(name, { elemType: tensor.dataType, rank: tensor.dims.length });
+    this.merge(name, factOfTensor(tensor));
   }
 
   /** What is known about `name`. */
@@ -64,12 +64,21 @@ export class GraphScope {
     this.facts.set(name, {
       elemType: known.elemType ?? (fact.elemType === DataType.UNDEFINED ? undefined : fact.elemType),
       rank: known.rank ?? fact.rank,
+      length: known.length ?? fact.length,
+      nonTensor: known.nonTensor ?? fact.nonTensor,
     });
   }
 }
 
+function factOfTensor(tensor: TensorProto): ValueFact {
+  return { elemType: tensor.dataType, rank: tensor.dims.length, length: tensor.dims.length === 1 ? Number(tensor.dims[0]) : undefined };
+}
+
 /** Element type and rank that a declared type states. */
 export function factOfType(type: TypeProto | undefined): ValueFact {
+  if (type?.sequenceType !== undefined) return { nonTensor: 'sequence' };
+  if (type?.optionalType !== undefined) return { nonTensor: 'optional' };
+  if (type?.mapType !== undefined) return { nonTensor: 'map' };
   const tensorType = type?.tensorType;
   if (tensorType === undefined) return {};
   return { elemType: tensorType.elemType, rank: tensorType.shape?.dim.length };
@@ -127,7 +136,7 @@ const sameRank = new Set([
   'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Slice', 'Softmax', 'Softplus', 'Softsign', 'SpaceToDepth', 'Sqrt', 'Tan',
   'Tanh', 'ThresholdedRelu', 'Tile', 'Trilu', 'Pad', 'Scatter', 'ScatterElements', 'ScatterND', 'Split', 'TopK',
   'GroupNormalization', 'Swish', 'QLinearConv', 'MaxUnpool', 'Bernoulli', 'RandomNormalLike', 'RandomUniformLike',
-  'EyeLike', 'CenterCropPad', 'DeformConv', 'RMSNormalization', 'RotaryEmbedding', 'Transpose',
+  'EyeLike', 'CenterCropPad', 'DeformConv', 'RMSNormalization', 'RotaryEmbedding',
 ]);
 /** Operators whose output rank is that of their inputs broadcast together. */
 const broadcastRank = new Set([
@@ -206,6 +215,7 @@ function outputRank(node: NodeProto, scope: GraphScope): number | undefined {
   }
   switch (op) {
     case 'Constant': return constantNodeValue(node)?.dims.length;
+    case 'Transpose': return intsAttribute(node, 'perm')?.length ?? rank;
     case 'Gemm': case 'Flatten': case 'NonZero': return 2;
     case 'Shape': case 'Range': return 1;
     case 'Size': return 0;
@@ -228,8 +238,7 @@ function outputRank(node: NodeProto, scope: GraphScope): number | undefined {
     }
     case 'Reshape': case 'ConstantOfShape': case 'Expand': {
       const shapeName = node.input[op === 'ConstantOfShape' ? 0 : 1] ?? '';
-      const shape = shapeName === '' ? undefined : scope.constantValue(shapeName);
-      const length = shape === undefined ? undefined : Number(shape.dims[0] ?? 0n);
+      const length = shapeName === '' ? undefined : scope.fact(shapeName).length;
       if (op !== 'Expand') return length;
       return length === undefined || rank === undefined ? undefined : Math.max(length, rank);
     }
@@ -247,12 +256,65 @@ function outputRank(node: NodeProto, scope: GraphScope): number | undefined {
   }
 }
 
+/** Clamps a Slice bound the way Slice does, for a positive step. */
+function sliceBound(bound: number, length: number): number {
+  const fromEnd = bound < 0 ? bound + length : bound;
+  return Math.min(Math.max(fromEnd, 0), length);
+}
+
+/** Length of a node's 1-D first output (shape arithmetic), when it follows from its inputs. */
+function outputLength(node: NodeProto, scope: GraphScope): number | undefined {
+  const length = (index: number): number | undefined => {
+    const name = node.input[index] ?? '';
+    return name === '' ? undefined : scope.fact(name).length;
+  };
+  switch (node.opType) {
+    case 'Constant': {
+      const value = constantNodeValue(node);
+      return value?.dims.length === 1 ? Number(value.dims[0]) : undefined;
+    }
+    case 'Shape': {
+      const rank = inputRank(scope, node, 0);
+      if (rank === undefined) return undefined;
+      const end = intAttribute(node, 'end');
+      return sliceBound(end ?? rank, rank) - sliceBound(intAttribute(node, 'start', 0), rank);
+    }
+    case 'Cast': case 'Identity': case 'Neg': case 'Abs': return length(0);
+    case 'Concat': {
+      const lengths = node.input.map((_, index) => length(index));
+      return lengths.every((value) => value !== undefined) ? lengths.reduce((sum, value) => sum + (value ?? 0), 0) : undefined;
+    }
+    case 'Unsqueeze': return inputRank(scope, node, 0) === 0 ? 1 : undefined;
+    case 'Slice': {
+      const total = length(0);
+      if (total === undefined) return undefined;
+      const bounds = (attribute: string, index: number): number[] | undefined => {
+        const fromAttribute = intsAttribute(node, attribute);
+        if (fromAttribute !== undefined) return fromAttribute.map(Number);
+        const constant = scope.constantValue(node.input[index] ?? '');
+        return constant === undefined ? undefined : integerValues(constant);
+      };
+      const starts = bounds('starts', 1);
+      const ends = bounds('ends', 2);
+      const steps = (node.input[4] ?? '') === '' ? [1] : bounds('', 4);
+      if (starts?.length !== 1 || ends?.length !== 1 || steps?.[0] !== 1) return undefined;
+      return Math.max(sliceBound(ends[0] ?? 0, total) - sliceBound(starts[0] ?? 0, total), 0);
+    }
+    default: return undefined;
+  }
+}
+
 function inferNode(node: NodeProto, scope: GraphScope, opset: number): void {
   if (!isDefaultDomain(node.domain)) return;
   const types = outputTypes(node, scope, opset);
   const rank = outputRank(node, scope);
+  const length = rank === 1 ? outputLength(node, scope) : undefined;
   node.output.forEach((name, index) => {
     const sameShapeOutput = index === 0 || node.opType === 'Split' || node.opType === 'TopK';
-    scope.merge(name, { elemType: types[index], rank: sameShapeOutput ? rank : undefined });
+    scope.merge(name, {
+      elemType: types[index],
+      rank: sameShapeOutput ? rank : undefined,
+      length: index === 0 ? length : undefined,
+    });
   });
 }

@@ -17,7 +17,8 @@ import {
   setAttribute,
   stringAttribute,
 } from '../attributes.js';
-import type { OpAdapter } from '../types.js';
+import type { NodeProto } from '../../../../onnx/types.js';
+import type { AdapterContext, OpAdapter } from '../types.js';
 import { adapter, normalizeAxis, rankOf, registration, type AdapterRegistration } from './helpers.js';
 
 /** What a schema version added. */
@@ -33,7 +34,7 @@ interface AddedFeatures {
 }
 
 function featureCheck(version: number, features: AddedFeatures): OpAdapter {
-  return adapter('new features unused', (node, context) => {
+  return adapter('new features unused', (node: NodeProto, context: AdapterContext) => {
     let changed = false;
     for (const [name, fallback] of Object.entries(features.attributes ?? {})) {
       const attribute = findAttribute(node, name);
@@ -67,7 +68,7 @@ function featureCheck(version: number, features: AddedFeatures): OpAdapter {
 
 /** Opset 11 allowed negative axes; before, an axis counts from the front. */
 function negativeAxes(attributeName: 'axis' | 'axes'): OpAdapter {
-  return adapter('negative axes → positive', (node, context) => {
+  return adapter('negative axes → positive', (node: NodeProto, context: AdapterContext) => {
     const axis = intAttribute(node, 'axis');
     const values = attributeName === 'axis' ? (axis === undefined ? undefined : [BigInt(axis)]) : intsAttribute(node, 'axes');
     if (values === undefined || values.every((value) => value >= 0n)) return undefined;
@@ -102,7 +103,6 @@ export const addedFeatureAdapters: readonly AdapterRegistration[] = [
   registration('GatherND', 12, 'down', featureCheck(12, { attributes: { batch_dims: 0 } })),
   registration('Reshape', 14, 'down', featureCheck(14, { attributes: { allowzero: 0 } })),
   registration(['GRU', 'LSTM', 'RNN'], 14, 'down', featureCheck(14, { attributes: { layout: 0 } })),
-  registration('Shape', 15, 'down', featureCheck(15, { attributes: { start: 0, end: null } })),
   registration(['ScatterElements', 'ScatterND'], 16, 'down', featureCheck(16, { attributes: { reduction: 'none' } })),
   registration(['ScatterElements', 'ScatterND'], 18, 'down', featureCheck(18, { values: { reduction: ['max', 'min'] } })),
   registration('LpPool', 18, 'down', featureCheck(18, { attributes: { ceil_mode: 0, dilations: 'ones' } })),

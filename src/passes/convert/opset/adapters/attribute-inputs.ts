@@ -8,8 +8,8 @@
  * has no equivalent).
  */
 import { attrFloat, attrFloats, attrInt, attrInts } from '../../../../onnx/builder.js';
-import { tensorData } from '../../../../onnx/tensor.js';
-import type { NodeProto } from '../../../../onnx/types.js';
+import { createTensor, tensorData } from '../../../../onnx/tensor.js';
+import { DataType, type NodeProto } from '../../../../onnx/types.js';
 import {
   floatAttribute,
   floatsAttribute,
@@ -27,6 +27,7 @@ import {
   adapter,
   anchorOf,
   floatTensor,
+  int64Scalar,
   int64Tensor,
   registration,
   requireConstantFloats,
@@ -51,7 +52,7 @@ function keepInputs(node: NodeProto, count: number): void {
   trimOptionalInputs(node);
 }
 
-const axesToInput = adapter('axes attribute → input', (node, context) => {
+const axesToInput = adapter('axes attribute → input', (node: NodeProto, context: AdapterContext) => {
   const axes = intsAttribute(node, 'axes');
   if (axes === undefined) return undefined;
   removeAttribute(node, 'axes');
@@ -59,7 +60,7 @@ const axesToInput = adapter('axes attribute → input', (node, context) => {
   return [node];
 });
 
-const axesToAttribute = adapter('axes input → attribute', (node, context) => {
+const axesToAttribute = adapter('axes input → attribute', (node: NodeProto, context: AdapterContext) => {
   const isReduce = node.opType?.startsWith('Reduce') === true;
   const noop = intAttribute(node, 'noop_with_empty_axes', 0) === 1;
   const axes = inputAt(node, 1) === '' ? [] : requireConstantInts(node, 1, context, 'axes');
@@ -77,7 +78,7 @@ const axesToAttribute = adapter('axes input → attribute', (node, context) => {
   return [node];
 });
 
-const splitToInput = adapter('split attribute → input', (node, context) => {
+const splitToInput = adapter('split attribute → input', (node: NodeProto, context: AdapterContext) => {
   const split = intsAttribute(node, 'split');
   if (split === undefined) return undefined;
   removeAttribute(node, 'split');
@@ -85,7 +86,7 @@ const splitToInput = adapter('split attribute → input', (node, context) => {
   return [node];
 });
 
-const splitToAttribute = adapter('split input → attribute', (node, context) => {
+const splitToAttribute = adapter('split input → attribute', (node: NodeProto, context: AdapterContext) => {
   if (inputAt(node, 1) === '') return undefined;
   const split = requireConstantInts(node, 1, context, 'split');
   keepInputs(node, 1);
@@ -99,7 +100,7 @@ const equalSplitToNumOutputs = adapter('equal split → num_outputs', (node) => 
   return [node];
 });
 
-const numOutputsToEqualSplit = adapter('num_outputs → equal split', (node, context) => {
+const numOutputsToEqualSplit = adapter('num_outputs → equal split', (node: NodeProto, context: AdapterContext) => {
   const numOutputs = intAttribute(node, 'num_outputs');
   if (numOutputs === undefined) return undefined;
   if (numOutputs !== node.output.length) {
@@ -110,7 +111,7 @@ const numOutputsToEqualSplit = adapter('num_outputs → equal split', (node, con
   return [node];
 });
 
-const sliceToInputs = adapter('starts/ends/axes attributes → inputs', (node, context) => {
+const sliceToInputs = adapter('starts/ends/axes attributes → inputs', (node: NodeProto, context: AdapterContext) => {
   const starts = intsAttribute(node, 'starts') ?? [];
   const ends = intsAttribute(node, 'ends') ?? [];
   const axes = intsAttribute(node, 'axes');
@@ -122,7 +123,7 @@ const sliceToInputs = adapter('starts/ends/axes attributes → inputs', (node, c
   return [node];
 });
 
-const sliceToAttributes = adapter('starts/ends/axes inputs → attributes', (node, context) => {
+const sliceToAttributes = adapter('starts/ends/axes inputs → attributes', (node: NodeProto, context: AdapterContext) => {
   const starts = requireConstantInts(node, 1, context, 'starts');
   const ends = requireConstantInts(node, 2, context, 'ends');
   const axes = inputAt(node, 3) === '' ? undefined : requireConstantInts(node, 3, context, 'axes');
@@ -137,7 +138,7 @@ const sliceToAttributes = adapter('starts/ends/axes inputs → attributes', (nod
   return [node];
 });
 
-const topKToInput = adapter('k attribute → K input', (node, context) => {
+const topKToInput = adapter('k attribute → K input', (node: NodeProto, context: AdapterContext) => {
   const k = intAttribute(node, 'k');
   if (k === undefined) context.refuse('it has no k attribute, which TopK before opset 10 requires');
   removeAttribute(node, 'k');
@@ -146,7 +147,7 @@ const topKToInput = adapter('k attribute → K input', (node, context) => {
   return [node];
 });
 
-const topKToAttribute = adapter('K input → k attribute', (node, context) => {
+const topKToAttribute = adapter('K input → k attribute', (node: NodeProto, context: AdapterContext) => {
   const [k, ...rest] = requireConstantInts(node, 1, context, 'K');
   if (k === undefined || rest.length > 0) context.refuse(`its K input '${inputAt(node, 1)}' does not hold exactly one value`);
   keepInputs(node, 1);
@@ -154,7 +155,7 @@ const topKToAttribute = adapter('K input → k attribute', (node, context) => {
   return [node];
 });
 
-const clipToInputs = adapter('min/max attributes → inputs', (node, context) => {
+const clipToInputs = adapter('min/max attributes → inputs', (node: NodeProto, context: AdapterContext) => {
   const min = floatAttribute(node, 'min');
   const max = floatAttribute(node, 'max');
   if (min === undefined && max === undefined) return undefined;
@@ -174,17 +175,17 @@ function constantScalar(node: NodeProto, index: number, context: AdapterContext,
   return values[0];
 }
 
-const clipToAttributes = adapter('min/max inputs → attributes', (node, context) => {
+const clipToAttributes = adapter('min/max inputs → attributes', (node: NodeProto, context: AdapterContext) => {
   const min = constantScalar(node, 1, context, 'min');
   const max = constantScalar(node, 2, context, 'max');
-  if (min === undefined && max === undefined) return undefined;
+  if (node.input.length <= 1) return undefined;
   keepInputs(node, 1);
   if (min !== undefined) setAttribute(node, 'min', attrFloat(min));
   if (max !== undefined) setAttribute(node, 'max', attrFloat(max));
   return [node];
 });
 
-const padToInputs = adapter('pads/value attributes → inputs', (node, context) => {
+const padToInputs = adapter('pads/value attributes → inputs', (node: NodeProto, context: AdapterContext) => {
   const pads = intsAttribute(node, 'pads');
   if (pads === undefined) context.refuse('it has no pads attribute, which Pad before opset 11 requires');
   const value = floatAttribute(node, 'value', 0);
@@ -196,7 +197,7 @@ const padToInputs = adapter('pads/value attributes → inputs', (node, context) 
   return [node];
 });
 
-const padToAttributes = adapter('pads/constant_value inputs → attributes', (node, context) => {
+const padToAttributes = adapter('pads/constant_value inputs → attributes', (node: NodeProto, context: AdapterContext) => {
   const pads = requireConstantInts(node, 1, context, 'pads');
   const value = constantScalar(node, 2, context, 'constant_value');
   keepInputs(node, 1);
@@ -205,7 +206,11 @@ const padToAttributes = adapter('pads/constant_value inputs → attributes', (no
   return [node];
 });
 
-const dropoutRatioToInput = adapter('ratio attribute → input', (node, context) => {
+const dropoutRatioToInput = adapter('ratio attribute → input', (node: NodeProto, context: AdapterContext) => {
+  const mask = node.output[1] ?? '';
+  if (mask !== '' && context.isUsed(mask)) {
+    context.note('its mask output is read: from opset 12 an inference-mode mask is all true (before, runtimes differed; onnxruntime gave all false)');
+  }
   const ratio = floatAttribute(node, 'ratio');
   if (ratio === undefined) return undefined;
   removeAttribute(node, 'ratio');
@@ -214,7 +219,7 @@ const dropoutRatioToInput = adapter('ratio attribute → input', (node, context)
   return [node];
 });
 
-const dropoutRatioToAttribute = adapter('ratio input → attribute', (node, context) => {
+const dropoutRatioToAttribute = adapter('ratio input → attribute', (node: NodeProto, context: AdapterContext) => {
   if (inputAt(node, 2) !== '') {
     const training = context.constantValue(inputAt(node, 2));
     const values = training === undefined ? undefined : Array.from(tensorData(training) as ArrayLike<number>);
@@ -223,17 +228,28 @@ const dropoutRatioToAttribute = adapter('ratio input → attribute', (node, cont
     }
   }
   const ratio = constantScalar(node, 1, context, 'ratio');
-  if (ratio === undefined && node.input.length <= 1 && !hasAttribute(node, 'seed')) return undefined;
+  const mask = node.output[1] ?? '';
+  const maskUsed = mask !== '' && context.isUsed(mask);
+  if (ratio === undefined && node.input.length <= 1 && !hasAttribute(node, 'seed') && !maskUsed) return undefined;
   if (hasAttribute(node, 'seed')) {
     removeAttribute(node, 'seed');
     context.note('the seed attribute was dropped: Dropout before opset 12 has none');
   }
   keepInputs(node, 1);
   if (ratio !== undefined) setAttribute(node, 'ratio', attrFloat(ratio));
-  return [node];
+  if (!maskUsed) return [node];
+  // From 12 an inference-mode mask is all true; before, it was not defined, so it is made explicitly.
+  const anchor = anchorOf(node);
+  const shape = context.freshName(`${anchor}_shape`);
+  node.output = node.output.slice(0, 1);
+  return [
+    node,
+    context.makeNode('Shape', [inputAt(node, 0)], [shape], anchor),
+    context.makeNode('ConstantOfShape', [shape], [mask], anchor, { value: createTensor('', DataType.BOOL, [1], [true]) }),
+  ];
 });
 
-const scalesToInput = adapter('scales attribute → input', (node, context) => {
+const scalesToInput = adapter('scales attribute → input', (node: NodeProto, context: AdapterContext) => {
   const scales = floatsAttribute(node, 'scales');
   if (scales === undefined) context.refuse('it has no scales attribute, which Upsample in opsets 7 and 8 requires');
   removeAttribute(node, 'scales');
@@ -242,23 +258,23 @@ const scalesToInput = adapter('scales attribute → input', (node, context) => {
   return [node];
 });
 
-const scalesToAttribute = adapter('scales input → attribute', (node, context) => {
+const scalesToAttribute = adapter('scales input → attribute', (node: NodeProto, context: AdapterContext) => {
   const scales = requireConstantFloats(node, 1, context, 'scales');
   keepInputs(node, 1);
   setAttribute(node, 'scales', attrFloats(scales));
   return [node];
 });
 
-const dftAxisToInput = adapter('axis attribute → input', (node, context) => {
+const dftAxisToInput = adapter('axis attribute → input', (node: NodeProto, context: AdapterContext) => {
   // The default moved from 1 to -2, so the axis is always written out.
   const axis = intAttribute(node, 'axis', 1);
   removeAttribute(node, 'axis');
-  const axisInput = context.addConstant(`${anchorOf(node)}_axis`, int64Tensor([axis]));
+  const axisInput = context.addConstant(`${anchorOf(node)}_axis`, int64Scalar(axis));
   setInput(node, 2, axisInput);
   return [node];
 });
 
-const dftAxisToAttribute = adapter('axis input → attribute', (node, context) => {
+const dftAxisToAttribute = adapter('axis input → attribute', (node: NodeProto, context: AdapterContext) => {
   let axis = -2;
   if (inputAt(node, 2) !== '') {
     const [value, ...rest] = requireConstantInts(node, 2, context, 'axis');

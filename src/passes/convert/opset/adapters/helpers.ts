@@ -45,6 +45,11 @@ export function int64Tensor(values: readonly (number | bigint)[]): TensorProto {
   return createTensor('', DataType.INT64, [values.length], values.map((value) => BigInt(value)));
 }
 
+/** A 0-D int64 tensor. */
+export function int64Scalar(value: number | bigint): TensorProto {
+  return createTensor('', DataType.INT64, [], [BigInt(value)]);
+}
+
 /** A 0-D or 1-D float32 tensor. */
 export function floatTensor(values: readonly number[], scalar = false): TensorProto {
   return createTensor('', DataType.FLOAT, scalar ? [] : [values.length], values);
@@ -116,7 +121,7 @@ export function requireConstantInts(node: NodeProto, index: number, context: Ada
   const value = context.constantValue(name);
   const values = value === undefined ? undefined : integerValues(value);
   if (values === undefined) {
-    context.refuse(`its ${what} input '${name}' is computed at run time, but opset ${context.toOpset} needs ${what} as a constant attribute`);
+    context.refuse(`its ${what} input '${name}' is not a constant, but opset ${context.toOpset} needs ${what} as an attribute`);
   }
   return values;
 }
@@ -127,7 +132,7 @@ export function requireConstantFloats(node: NodeProto, index: number, context: A
   const value = context.constantValue(name);
   const values = value === undefined ? undefined : floatValues(value);
   if (values === undefined) {
-    context.refuse(`its ${what} input '${name}' is not a float or double constant, but opset ${context.toOpset} needs ${what} as a constant attribute`);
+    context.refuse(`its ${what} input '${name}' is not a float or double constant, but opset ${context.toOpset} needs ${what} as an attribute`);
   }
   return values;
 }

@@ -10,6 +10,8 @@
  */
 import { allDataTypes } from '../../../../onnx/dtypes.js';
 import { attrFloats, attrInt, attrInts } from '../../../../onnx/builder.js';
+import type { NodeProto } from '../../../../onnx/types.js';
+import type { AdapterContext } from '../types.js';
 import {
   findAttribute,
   floatAttribute,
@@ -53,7 +55,7 @@ const consumedInputsRemoved = adapter('consumed_inputs removed', (node) => {
  * the back); from 7 on, numpy broadcasting aligns at the back. Trailing unit
  * axes on B make the two agree.
  */
-const explicitBroadcastRemoved = adapter('broadcast/axis → numpy broadcasting', (node, context) => {
+const explicitBroadcastRemoved = adapter('broadcast/axis → numpy broadcasting', (node: NodeProto, context: AdapterContext) => {
   if (!hasAttribute(node, 'broadcast') && !hasAttribute(node, 'axis')) return undefined;
   const broadcast = intAttribute(node, 'broadcast', 0);
   const axis = intAttribute(node, 'axis');
@@ -87,7 +89,7 @@ const outputSequenceRemoved = adapter('output_sequence removed', (node) => {
   return [node];
 });
 
-const upsampleScales = adapter('width/height scales → scales', (node, context) => {
+const upsampleScales = adapter('width/height scales → scales', (node: NodeProto, context: AdapterContext) => {
   const height = floatAttribute(node, 'height_scale');
   const width = floatAttribute(node, 'width_scale');
   if (height === undefined || width === undefined) context.refuse('it lacks width_scale or height_scale');
@@ -105,7 +107,7 @@ const concatAxisRequired = adapter('default axis written out', (node) => {
   return [node];
 });
 
-const reshapeShapeToInput = adapter('shape attribute → input', (node, context) => {
+const reshapeShapeToInput = adapter('shape attribute → input', (node: NodeProto, context: AdapterContext) => {
   const shape = findAttribute(node, 'shape')?.ints;
   removeAttribute(node, 'consumed_inputs');
   if (shape === undefined) return [node];
@@ -122,7 +124,7 @@ const padPaddingsRenamed = adapter('paddings → pads', (node) => {
   return [node];
 });
 
-const splitInputToAttribute = adapter('split input → attribute', (node, context) => {
+const splitInputToAttribute = adapter('split input → attribute', (node: NodeProto, context: AdapterContext) => {
   if (inputAt(node, 1) === '') return undefined;
   const split = requireConstantInts(node, 1, context, 'split');
   node.input = [inputAt(node, 0)];
@@ -130,7 +132,7 @@ const splitInputToAttribute = adapter('split input → attribute', (node, contex
   return [node];
 });
 
-const castToEnum = adapter('to: type name → enum', (node, context) => {
+const castToEnum = adapter('to: type name → enum', (node: NodeProto, context: AdapterContext) => {
   const name = stringAttribute(node, 'to');
   if (name === undefined) return undefined;
   const info = allDataTypes.find((entry) => entry.onnxName === name.toUpperCase());
@@ -139,7 +141,7 @@ const castToEnum = adapter('to: type name → enum', (node, context) => {
   return [node];
 });
 
-const lpPoolIntegerP = adapter('p: float → int', (node, context) => {
+const lpPoolIntegerP = adapter('p: float → int', (node: NodeProto, context: AdapterContext) => {
   const p = floatAttribute(node, 'p');
   if (p === undefined) return undefined;
   if (!Number.isInteger(p)) context.refuse(`p=${p} is not an integer, as opset 2 requires`);
@@ -154,6 +156,7 @@ export const legacyAdapters: readonly AdapterRegistration[] = [
   registration('Gemm', 7, 'up', gemmBroadcastRemoved),
   registration(['GRU', 'LSTM', 'RNN'], 7, 'up', outputSequenceRemoved),
   registration(['AveragePool', 'PRelu'], 7, 'up', unchanged),
+  registration('Gemm', 6, 'up', unchanged),
   registration('GRU', 3, 'up', unchanged),
   registration('Upsample', 7, 'up', upsampleScales),
   registration('Concat', 4, 'up', concatAxisRequired),

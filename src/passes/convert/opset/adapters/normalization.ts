@@ -41,7 +41,7 @@ function dropUnusedOutputs(node: NodeProto, from: number, context: AdapterContex
 }
 
 /** Shared by BatchNormalization and Dropout: is_test=1 is what opset 7 always does. */
-const isTestRemoved = adapter('is_test removed', (node, context) => {
+const isTestRemoved = adapter('is_test removed', (node: NodeProto, context: AdapterContext) => {
   const isTest = intAttribute(node, 'is_test');
   if (isTest === 0) {
     context.refuse('is_test=0 runs it in training mode, which opset 7 cannot express this way');
@@ -57,7 +57,7 @@ const isTestRemoved = adapter('is_test removed', (node, context) => {
 });
 
 /** spatial=0 (statistics per activation, not per channel) written out as arithmetic. */
-const spatialRemoved = adapter('spatial removed', (node, context) => {
+const spatialRemoved = adapter('spatial removed', (node: NodeProto, context: AdapterContext) => {
   const spatial = intAttribute(node, 'spatial', 1);
   if (spatial === 1) {
     if (!hasAttribute(node, 'spatial')) return undefined;
@@ -87,7 +87,7 @@ const spatialRemoved = adapter('spatial removed', (node, context) => {
   ];
 });
 
-const trainingOutputsUp = adapter('training outputs → training_mode', (node, context) => {
+const trainingOutputsUp = adapter('training outputs → training_mode', (node: NodeProto, context: AdapterContext) => {
   if (node.output.length <= 1) return undefined;
   const training = node.output.slice(1, 3).some((name) => name !== '');
   dropUnusedOutputs(node, 3, context, 'are saved_mean/saved_var, which BatchNormalization dropped in opset 14');
@@ -99,22 +99,29 @@ const trainingOutputsUp = adapter('training outputs → training_mode', (node, c
   return [node];
 });
 
-const trainingOutputsDown = adapter('training_mode → training outputs', (node, context) => {
+const trainingOutputsDown = adapter('training_mode → training outputs', (node: NodeProto, context: AdapterContext) => {
   const training = intAttribute(node, 'training_mode', 0) === 1;
   if (!hasAttribute(node, 'training_mode') && node.output.length <= 1) return undefined;
   removeAttribute(node, 'training_mode');
   if (!training) {
     dropUnusedOutputs(node, 1, context, 'are read, and before opset 14 these outputs switch BatchNormalization to training mode');
-  } else if (extraOutputs(node).length === 0) {
-    // Before 14, training mode is told by the presence of the statistics outputs.
+  } else {
+    // Before 14, training mode is told by the statistics outputs, all four of them.
     const anchor = anchorOf(node);
-    node.output = [node.output[0] ?? '', context.freshName(`${anchor}_mean`), context.freshName(`${anchor}_var`)];
+    const [y = '', mean = '', variance = ''] = node.output;
+    node.output = [
+      y,
+      mean === '' ? context.freshName(`${anchor}_mean`) : mean,
+      variance === '' ? context.freshName(`${anchor}_var`) : variance,
+      context.freshName(`${anchor}_saved_mean`),
+      context.freshName(`${anchor}_saved_var`),
+    ];
   }
   return [node];
 });
 
 /** Repeats each group's scale (or bias) over the group's channels: [G] → [C]. */
-const perGroupToPerChannel = adapter('per-group scale/bias → per-channel', (node, context) => {
+const perGroupToPerChannel = adapter('per-group scale/bias → per-channel', (node: NodeProto, context: AdapterContext) => {
   const groups = intAttribute(node, 'num_groups');
   if (groups === undefined) context.refuse('it has no num_groups attribute');
   const x = inputAt(node, 0);
@@ -151,7 +158,7 @@ const perGroupToPerChannel = adapter('per-group scale/bias → per-channel', (no
   return nodes;
 });
 
-const perChannelToPerGroup = adapter('per-channel scale/bias → per-group', (node, context) => {
+const perChannelToPerGroup = adapter('per-channel scale/bias → per-group', (node: NodeProto, context: AdapterContext) => {
   const groups = intAttribute(node, 'num_groups');
   if (groups === undefined) context.refuse('it has no num_groups attribute');
   const anchor = anchorOf(node);

@@ -12,16 +12,19 @@ import {
   findAttribute,
   hasAttribute,
   inputAt,
+  intAttribute,
   removeAttribute,
   setAttribute,
   setInput,
   stringAttribute,
   trimOptionalOutputs,
 } from '../attributes.js';
+import type { AdapterContext } from '../types.js';
 import { constantNodeValue } from '../value-facts.js';
 import {
   adapter,
   anchorOf,
+  int64Tensor,
   rankOf,
   registration,
   requireElemType,
@@ -38,7 +41,7 @@ const scatterToScatterElements = {
 };
 
 const scatterElementsToScatter = {
-  ...adapter('ScatterElements → Scatter', (node, context) => {
+  ...adapter('ScatterElements → Scatter', (node: NodeProto, context: AdapterContext) => {
     node.opType = 'Scatter';
     context.note('Scatter before opset 11 does not accept negative indices');
     return [node];
@@ -47,7 +50,7 @@ const scatterElementsToScatter = {
 };
 
 /** Dropout-10's mask is bool; Dropout-7's has the data's type. */
-const maskToBool = adapter('mask output → bool', (node, context) => {
+const maskToBool = adapter('mask output → bool', (node: NodeProto, context: AdapterContext) => {
   const mask = node.output[1] ?? '';
   if (mask === '') return undefined;
   if (!context.isUsed(mask)) {
@@ -60,7 +63,7 @@ const maskToBool = adapter('mask output → bool', (node, context) => {
   return [node, context.makeNode('Cast', [boolMask], [mask], anchorOf(node), { to: elemType })];
 });
 
-const maskFromBool = adapter('bool mask → mask of the data type', (node, context) => {
+const maskFromBool = adapter('bool mask → mask of the data type', (node: NodeProto, context: AdapterContext) => {
   const mask = node.output[1] ?? '';
   if (mask === '') return undefined;
   if (!context.isUsed(mask)) {
@@ -79,7 +82,7 @@ const roiAlignMappingUp = adapter('default coordinate mapping written out', (nod
   return [node];
 });
 
-const roiAlignMappingDown = adapter('coordinate mapping removed', (node, context) => {
+const roiAlignMappingDown = adapter('coordinate mapping removed', (node: NodeProto, context: AdapterContext) => {
   const mapping = stringAttribute(node, 'coordinate_transformation_mode', 'half_pixel');
   if (mapping !== 'output_half_pixel') context.refuse(`coordinate_transformation_mode='${mapping}' did not exist before opset 16`);
   removeAttribute(node, 'coordinate_transformation_mode');
@@ -95,7 +98,7 @@ const gridSampleModesUp = adapter('mode names bilinear/bicubic → linear/cubic'
   return [node];
 });
 
-const gridSampleModesDown = adapter('mode names linear/cubic → bilinear/bicubic', (node, context) => {
+const gridSampleModesDown = adapter('mode names linear/cubic → bilinear/bicubic', (node: NodeProto, context: AdapterContext) => {
   const rank = rankOf(node, 0, context);
   if (rank !== undefined && rank !== 4) context.refuse(`it samples a rank-${rank} input, and GridSample before opset 20 takes 4-D inputs only`);
   const renamed: Record<string, string> = { linear: 'bilinear', cubic: 'bicubic' };
@@ -108,7 +111,7 @@ const gridSampleModesDown = adapter('mode names linear/cubic → bilinear/bicubi
 
 const halfFloatTypes = new Set<number>([DataType.FLOAT16, DataType.BFLOAT16]);
 
-const rangeStashUp = adapter('stash_type for half-precision ranges', (node, context) => {
+const rangeStashUp = adapter('stash_type for half-precision ranges', (node: NodeProto, context: AdapterContext) => {
   const elemType = context.fact(inputAt(node, 0)).elemType;
   if (elemType === undefined) {
     context.note('the element type is unknown: a float16/bfloat16 Range accumulates in float32 from opset 27 on');
@@ -120,7 +123,7 @@ const rangeStashUp = adapter('stash_type for half-precision ranges', (node, cont
   return [node];
 });
 
-const rangeStashDown = adapter('stash_type removed', (node, context) => {
+const rangeStashDown = adapter('stash_type removed', (node: NodeProto, context: AdapterContext) => {
   if (!hasAttribute(node, 'stash_type')) {
     const elemType = context.fact(inputAt(node, 0)).elemType;
     if (elemType === undefined || halfFloatTypes.has(elemType)) {
@@ -132,7 +135,7 @@ const rangeStashDown = adapter('stash_type removed', (node, context) => {
   return [node];
 });
 
-const constantValueAttributesDown = adapter('value_* attributes → value tensor', (node, context) => {
+const constantValueAttributesDown = adapter('value_* attributes → value tensor', (node: NodeProto, context: AdapterContext) => {
   if (hasAttribute(node, 'value') || hasAttribute(node, 'sparse_value')) return undefined;
   const strings = findAttribute(node, 'value_string') ?? findAttribute(node, 'value_strings');
   let value: TensorProto | undefined = constantNodeValue(node);
@@ -146,12 +149,12 @@ const constantValueAttributesDown = adapter('value_* attributes → value tensor
   return [node];
 });
 
-const constantSparseDown = adapter('sparse_value check', (node, context) => {
+const constantSparseDown = adapter('sparse_value check', (node: NodeProto, context: AdapterContext) => {
   if (hasAttribute(node, 'sparse_value')) context.refuse('sparse_value did not exist before opset 11');
   return undefined;
 });
 
-const gemmOptionalCDown = adapter('omitted C → zero', (node, context) => {
+const gemmOptionalCDown = adapter('omitted C → zero', (node: NodeProto, context: AdapterContext) => {
   if (inputAt(node, 2) !== '') return undefined;
   const elemType = requireElemType(node, 0, context, 'Gemm before opset 11 needs a C input of that type');
   const zero = scalarTensor(elemType, 0);
@@ -161,7 +164,7 @@ const gemmOptionalCDown = adapter('omitted C → zero', (node, context) => {
 });
 
 /** Per-axis scales (more than one element) appeared at 13. */
-const perAxisQuantizationDown = adapter('axis removed (per-tensor only)', (node, context) => {
+const perAxisQuantizationDown = adapter('axis removed (per-tensor only)', (node: NodeProto, context: AdapterContext) => {
   const scale = context.constantValue(inputAt(node, 1));
   const isScalar = scale !== undefined && scale.dims.reduce((count, dim) => count * Number(dim), 1) === 1;
   const rank = rankOf(node, 1, context);
@@ -172,6 +175,37 @@ const perAxisQuantizationDown = adapter('axis removed (per-tensor only)', (node,
   removeAttribute(node, 'axis');
   return [node];
 });
+
+/** Shape-15's start/end written as a Slice of the whole shape. */
+const shapeRangeToSlice = adapter('start/end → Slice', (node: NodeProto, context: AdapterContext) => {
+  const start = intAttribute(node, 'start', 0);
+  const end = intAttribute(node, 'end');
+  if (!hasAttribute(node, 'start') && end === undefined) return undefined;
+  removeAttribute(node, 'start');
+  removeAttribute(node, 'end');
+  if (start === 0 && end === undefined) return [node];
+  const anchor = anchorOf(node);
+  const output = node.output[0] ?? '';
+  const whole = context.freshName(`${anchor}_whole`);
+  node.output = [whole];
+  const constant = (suffix: string, value: bigint): string => context.addConstant(`${anchor}_${suffix}`, int64Tensor([value]));
+  const slice = context.makeNode(
+    'Slice',
+    [whole, constant('start', BigInt(start)), constant('end', end === undefined ? 2n ** 63n - 1n : BigInt(end)), constant('axes', 0n)],
+    [output],
+    anchor,
+  );
+  return [node, slice];
+});
+
+/** Scan-8 runs over a batch axis that Scan-9 dropped; without a Loop around it there is no equivalent. */
+const scanBatchAxis = adapter('batch axis check', (_node: NodeProto, context: AdapterContext) =>
+  context.refuse(
+    context.toOpset > context.fromOpset
+      ? 'Scan-8 iterates over a leading batch axis, which Scan-9 dropped'
+      : 'Scan-9 has no batch axis, which Scan-8 requires',
+  ),
+);
 
 /** Below opset 7, inference mode has to be asked for with is_test=1. */
 const isTestAdded = adapter('is_test=1 added', (node: NodeProto) => {
@@ -197,4 +231,7 @@ export const operatorChangeAdapters: readonly AdapterRegistration[] = [
   registration('Gemm', 11, 'down', gemmOptionalCDown),
   registration(['QuantizeLinear', 'DequantizeLinear'], 13, 'down', perAxisQuantizationDown),
   registration(['BatchNormalization', 'Dropout'], 7, 'down', isTestAdded),
+  registration('Shape', 15, 'down', shapeRangeToSlice),
+  registration('Scan', 9, 'up', scanBatchAxis),
+  registration('Scan', 9, 'down', scanBatchAxis),
 ];

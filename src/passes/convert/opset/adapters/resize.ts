@@ -38,7 +38,7 @@ const upsampleToResize = {
 };
 
 const resizeToUpsample = {
-  ...adapter('Resize → Upsample', (node, context) => {
+  ...adapter('Resize → Upsample', (node: NodeProto, context: AdapterContext) => {
     const scales = constantScales(node, 1, context);
     if (scales?.some((scale) => scale < 1) === true) {
       context.refuse(`it shrinks (scales [${scales.join(', ')}]), which Upsample cannot`);
@@ -50,7 +50,7 @@ const resizeToUpsample = {
   replacesWith: 'Upsample',
 };
 
-const resize10To11 = adapter('Resize-10 → Resize-11 (roi input, asymmetric mapping)', (node, context) => {
+const resize10To11 = adapter('Resize-10 → Resize-11 (roi input, asymmetric mapping)', (node: NodeProto, context: AdapterContext) => {
   const mode = stringAttribute(node, 'mode', 'nearest');
   const anchor = anchorOf(node);
   const roi = context.addConstant(`${anchor}_roi`, floatTensor([]));
@@ -72,7 +72,7 @@ const resize10To11 = adapter('Resize-10 → Resize-11 (roi input, asymmetric map
   return [node];
 });
 
-const resize11To10 = adapter('Resize-11 → Resize-10', (node, context) => {
+const resize11To10 = adapter('Resize-11 → Resize-10', (node: NodeProto, context: AdapterContext) => {
   const mapping = stringAttribute(node, 'coordinate_transformation_mode', 'half_pixel');
   const mode = stringAttribute(node, 'mode', 'nearest');
   if (mapping !== 'asymmetric') context.refuse(`coordinate_transformation_mode='${mapping}' has no equivalent before opset 11 (only 'asymmetric')`);
@@ -82,11 +82,13 @@ const resize11To10 = adapter('Resize-11 → Resize-10', (node, context) => {
   if (mode === 'nearest') {
     const nearestMode = stringAttribute(node, 'nearest_mode', 'round_prefer_floor');
     const scales = constantScales(node, 2, context)?.filter((scale) => scale !== 1);
-    const floorFits = nearestMode === 'floor' && scales?.every((scale) => scale > 1) === true;
-    const ceilFits = nearestMode === 'ceil' && scales?.every((scale) => scale < 1) === true;
+    // Resize-10 truncates when enlarging and rounds up when shrinking.
+    const floorFits = nearestMode === 'floor' && (scales === undefined || scales.every((scale) => scale > 1));
+    const ceilFits = nearestMode === 'ceil' && scales !== undefined && scales.every((scale) => scale < 1);
     if (!floorFits && !ceilFits) {
-      context.refuse(`nearest_mode='${nearestMode}' with these scales has no equivalent before opset 11`);
+      context.refuse(`nearest_mode='${nearestMode}' with ${scales === undefined ? 'scales computed at run time' : 'these scales'} has no equivalent before opset 11`);
     }
+    if (scales === undefined) context.note('the scales are computed at run time: Resize-10 matches nearest_mode=floor only when enlarging');
   }
   node.input = [inputAt(node, 0), inputAt(node, 2)];
   for (const name of ['coordinate_transformation_mode', 'nearest_mode', 'cubic_coeff_a', 'exclude_outside', 'extrapolation_value']) {
@@ -101,7 +103,7 @@ const resize11To10 = adapter('Resize-11 → Resize-10', (node, context) => {
  * rounding: floor(y) = round_prefer_ceil(y - 0.5) and
  * round_prefer_floor(y) = ceil(y - 0.5).
  */
-const tfHalfPixelRemoved = adapter('tf_half_pixel_for_nn → half_pixel', (node, context) => {
+const tfHalfPixelRemoved = adapter('tf_half_pixel_for_nn → half_pixel', (node: NodeProto, context: AdapterContext) => {
   if (stringAttribute(node, 'coordinate_transformation_mode') !== 'tf_half_pixel_for_nn') return undefined;
   const mode = stringAttribute(node, 'mode', 'nearest');
   const nearestMode = stringAttribute(node, 'nearest_mode', 'round_prefer_floor');
@@ -115,7 +117,7 @@ const tfHalfPixelRemoved = adapter('tf_half_pixel_for_nn → half_pixel', (node,
   return [node];
 });
 
-const optionalRoiScalesFilled = adapter('omitted roi/scales → empty inputs', (node, context) => {
+const optionalRoiScalesFilled = adapter('omitted roi/scales → empty inputs', (node: NodeProto, context: AdapterContext) => {
   if (inputAt(node, 1) !== '' && inputAt(node, 2) !== '') return undefined;
   if (inputAt(node, 2) === '' && inputAt(node, 3) === '') context.refuse('it has neither scales nor sizes');
   const anchor = anchorOf(node);
@@ -129,7 +131,7 @@ const optionalRoiScalesFilled = adapter('omitted roi/scales → empty inputs', (
   return [node];
 });
 
-const resize18Down = adapter('antialias/axes/keep_aspect_ratio_policy removed', (node, context) => {
+const resize18Down = adapter('antialias/axes/keep_aspect_ratio_policy removed', (node: NodeProto, context: AdapterContext) => {
   if (intAttribute(node, 'antialias', 0) !== 0) context.refuse('antialias=1 did not exist before opset 18');
   if (hasAttribute(node, 'axes')) context.refuse('it resizes a subset of axes (axes attribute), which Resize before opset 18 cannot');
   const policy = stringAttribute(node, 'keep_aspect_ratio_policy', 'stretch');
@@ -140,7 +142,7 @@ const resize18Down = adapter('antialias/axes/keep_aspect_ratio_policy removed', 
   return [node];
 });
 
-const resize19Down = adapter('half_pixel_symmetric check', (node, context) => {
+const resize19Down = adapter('half_pixel_symmetric check', (node: NodeProto, context: AdapterContext) => {
   if (stringAttribute(node, 'coordinate_transformation_mode') === 'half_pixel_symmetric') {
     context.refuse("coordinate_transformation_mode='half_pixel_symmetric' did not exist before opset 19");
   }

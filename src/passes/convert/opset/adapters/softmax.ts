@@ -9,14 +9,17 @@
  */
 import { attrInt } from '../../../../onnx/builder.js';
 import { hasAttribute, inputAt, intAttribute, setAttribute } from '../attributes.js';
+import type { NodeProto } from '../../../../onnx/types.js';
+import type { AdapterContext } from '../types.js';
 import { adapter, anchorOf, normalizeAxis, rankOf, registration, type AdapterRegistration } from './helpers.js';
 
 const ops = ['Softmax', 'LogSoftmax', 'Hardmax'];
 
-const coercionToAxis = adapter('2-D coercion → single axis', (node, context) => {
+const coercionToAxis = adapter('2-D coercion → single axis', (node: NodeProto, context: AdapterContext) => {
   const axis = intAttribute(node, 'axis', 1);
   const rank = rankOf(node, 0, context);
   if (axis === -1 || (rank !== undefined && normalizeAxis(axis, rank) === rank - 1)) {
+    context.note('where the axis is the last one, both versions mean the same: the node keeps its form');
     if (hasAttribute(node, 'axis')) return undefined;
     // Written out: the default changes from 1 to -1.
     setAttribute(node, 'axis', attrInt(axis));
@@ -48,7 +51,7 @@ const coercionToAxis = adapter('2-D coercion → single axis', (node, context) =
   ];
 });
 
-const axisToCoercion = adapter('single axis → 2-D coercion', (node, context) => {
+const axisToCoercion = adapter('single axis → 2-D coercion', (node: NodeProto, context: AdapterContext) => {
   const axis = intAttribute(node, 'axis', -1);
   const rank = rankOf(node, 0, context);
   if (axis === -1 || (rank !== undefined && normalizeAxis(axis, rank) === rank - 1)) {

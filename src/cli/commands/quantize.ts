@@ -1,0 +1,180 @@
+/**
+ * `mlctl quantize <in.onnx> -o <out.onnx> [options]`: int8/uint8 weight
+ * quantization with ONNX Runtime's numerics, verified in onnxruntime.
+ */
+import { readFileSync } from 'node:fs';
+import { MlctlError, UsageError } from '../../common/errors.js';
+import { defineCommand } from '../command-definition.js';
+
+/** Operator types `--op-types` accepts (the pass's list; repeated here so that --help needs no heavy import). */
+const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'] as const;
+
+/** Default of `--min-elements`, as the pass's DEFAULT_MIN_ELEMENTS. */
+const defaultMinElements = 1024;
+
+/** Options of `mlctl quantize`, as commander parses them. */
+export interface QuantizeCommandOptions {
+  output?: string;
+  mode: 'weight-only' | 'dynamic';
+  perChannel?: boolean;
+  perTensor?: boolean;
+  symmetric?: boolean;
+  asymmetric?: boolean;
+  weightType: 'int8' | 'uint8';
+  reduceRange?: boolean;
+  convInteger?: boolean;
+  opTypes?: string[];
+  exclude: (string | RegExp)[];
+  minElements: number;
+  dryRun?: boolean;
+  json?: boolean;
+  verify: boolean;
+  minCosine?: number;
+  force?: boolean;
+  shape: Record<string, number[]>;
+  seed: number;
+}
+
+function parseOpTypes(value: string): string[] {
+  const list = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const bad = list.find((item) => !(opTypeChoices as readonly string[]).includes(item));
+  if (bad !== undefined || list.length === 0) {
+    throw new UsageError(`--op-types '${value}' names ${bad === undefined ? 'no operator' : `'${bad}'`}; expected a comma-separated list of ${opTypeChoices.join(', ')}`);
+  }
+  return list;
+}
+
+function parseExclude(value: string, previous: unknown): (string | RegExp)[] {
+  const list = Array.isArray(previous) ? (previous as (string | RegExp)[]) : [];
+  const match = /^\/(.*)\/([a-z]*)$/.exec(value);
+  if (match === null) return [...list, value];
+  try {
+    return [...list, new RegExp(match[1]!, match[2])];
+  } catch (error) {
+    throw new UsageError(`--exclude '${value}' is not a valid regular expression: ${(error as Error).message}`);
+  }
+}
+
+function parseCount(flag: string) {
+  return (value: string): number => {
+    if (!/^[0-9]+$/.test(value)) throw new UsageError(`${flag} '${value}' is not a non-negative integer`);
+    return Number(value);
+  };
+}
+
+function parseCosine(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < -1 || number > 1) {
+    throw new UsageError(`--min-cosine '${value}' is not a number between -1 and 1`);
+  }
+  return number;
+}
+
+function parseShape(value: string, previous: unknown): Record<string, number[]> {
+  const shapes = typeof previous === 'object' && previous !== null ? (previous as Record<string, number[]>) : {};
+  const match = /^([^=]+)=([0-9]+(?:,[0-9]+)*)$/.exec(value);
+  if (match === null) throw new UsageError(`--shape '${value}' is not of the form name=d1,d2,…; e.g. --shape input=1,3,224,224`);
+  return { ...shapes, [match[1]!]: match[2]!.split(',').map(Number) };
+}
+
+function either(yes: boolean | undefined, no: boolean | undefined, yesFlag: string, noFlag: string): boolean | undefined {
+  if (yes === true && no === true) throw new UsageError(`${yesFlag} and ${noFlag} contradict each other; pass one of them`);
+  return yes === true ? true : no === true ? false : undefined;
+}
+
+function packageVersion(): string {
+  // Three levels up from both src/cli/commands/ and dist/cli/commands/.
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  return typeof manifest === 'object' && manifest !== null && 'version' in manifest && typeof manifest.version === 'string' ? manifest.version : '0.0.0';
+}
+
+export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOptions>({
+  name: 'quantize',
+  summary: 'quantize weights to int8/uint8 and check the result in onnxruntime',
+  description:
+    'Quantize the weights of MatMul, Gemm, Conv, ConvTranspose and Gather nodes to int8 or uint8 with ONNX Runtime\'s ' +
+    'numerics. dynamic mode (default) turns MatMul/Gemm into DynamicQuantizeLinear + MatMulInteger, which ONNX Runtime ' +
+    'runs as int8 kernels (Conv stays weight-only unless --conv-integer); weight-only mode stores int8 weights behind DequantizeLinear (4x smaller, not faster). ' +
+    'Old opsets are raised to 13. Unless --no-verify, the result is run next to the original in onnxruntime; nodes the ' +
+    'runtime cannot run quantized are left in float. Exit codes: 0 done, 1 --min-cosine not met (nothing written), ' +
+    '2 usage, 3 bad input, 4 runtime failure.',
+  arguments: [{ name: 'model', description: 'path of the .onnx file to quantize' }],
+  options: [
+    { flags: '-o, --output <path>', description: 'where to write the quantized model (never the input path)' },
+    { flags: '--mode <mode>', description: 'dynamic (int8 kernels) or weight-only (DequantizeLinear on weights)', choices: ['dynamic', 'weight-only'], defaultValue: 'dynamic' },
+    { flags: '--per-channel', description: 'one scale per output channel (the default)' },
+    { flags: '--per-tensor', description: 'one scale per weight tensor' },
+    { flags: '--symmetric', description: 'zero point at the middle of the range (default for int8)' },
+    { flags: '--asymmetric', description: 'zero point from the data range (default for uint8)' },
+    { flags: '--weight-type <type>', description: 'weight element type', choices: ['int8', 'uint8'], defaultValue: 'int8' },
+    { flags: '--reduce-range', description: '7-bit weights, for AVX2 CPUs without VNNI' },
+    { flags: '--conv-integer', description: 'dynamic mode: emit ConvInteger for Conv (slower than float Conv in onnxruntime 1.30 on CPU; default weight-only)' },
+    { flags: '--op-types <list>', description: `operator types to quantize, comma-separated (default all: ${opTypeChoices.join(',')})`, parse: parseOpTypes },
+    { flags: '--exclude <node>', description: 'leave a node in float: its name, or /regex/ (repeatable)', parse: parseExclude, defaultValue: [] },
+    { flags: '--min-elements <n>', description: 'leave weights with fewer elements in float', parse: parseCount('--min-elements'), defaultValue: String(defaultMinElements) },
+    { flags: '--dry-run', description: 'show the plan and the estimated size; write nothing' },
+    { flags: '--json', description: 'print the outcome as one JSON document (schemaVersion 1) on stdout' },
+    { flags: '--no-verify', description: 'do not run the models in onnxruntime' },
+    { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine },
+    { flags: '--shape <name=dims>', description: 'input shape for verification, e.g. input=1,3,224,224 (repeatable)', parse: parseShape },
+    { flags: '--seed <n>', description: 'seed of the random verification inputs', parse: parseCount('--seed'), defaultValue: '0' },
+    { flags: '--force', description: 'overwrite an existing output file' },
+  ],
+  examples: [
+    'mlctl quantize model.onnx -o model.int8.onnx',
+    'mlctl quantize model.onnx -o model.int8.onnx --mode weight-only --min-cosine 0.99',
+    'mlctl quantize model.onnx --dry-run --exclude /classifier/ --json',
+  ],
+
+  async run([modelPath], options, context) {
+    const { runQuantizeJob } = await import('../../verify/quantize-job.js');
+    const { withSpinner } = await import('../spinner.js');
+    const perChannel = either(options.perChannel, options.perTensor, '--per-channel', '--per-tensor');
+    const symmetric = either(options.symmetric, options.asymmetric, '--symmetric', '--asymmetric');
+    // Commander hands string defaults through unparsed.
+    const minElements = Number(options.minElements);
+    const seed = Number(options.seed);
+    const passOptions = {
+      mode: options.mode,
+      weightType: options.weightType,
+      ...(perChannel === undefined ? {} : { perChannel }),
+      ...(symmetric === undefined ? {} : { symmetric }),
+      reduceRange: options.reduceRange === true,
+      convInteger: options.convInteger === true,
+      ...(options.opTypes === undefined ? {} : { opTypes: options.opTypes as (typeof opTypeChoices)[number][] }),
+      exclude: options.exclude,
+      minElements,
+    };
+    const outcome = await withSpinner(context.stderr, `Quantizing ${modelPath}`, () =>
+      runQuantizeJob({
+        input: modelPath,
+        ...(options.output === undefined ? {} : { output: options.output }),
+        dryRun: options.dryRun === true,
+        force: options.force === true,
+        verify: options.verify,
+        ...(options.minCosine === undefined ? {} : { minCosine: options.minCosine }),
+        options: passOptions,
+        verifyInputs: { seed, ...(options.shape === undefined ? {} : { shapeOverrides: options.shape }) },
+        toolVersion: packageVersion(),
+        parameters: { ...passOptions, exclude: options.exclude.map(String) },
+      }),
+    );
+    if (options.json === true) {
+      const { quantizeOutcomeJson } = await import('../render/quantize-report.js');
+      context.stdout.write(quantizeOutcomeJson(outcome));
+    } else {
+      const { renderQuantizeOutcome } = await import('../render/quantize-report.js');
+      context.stdout.write(renderQuantizeOutcome(outcome));
+    }
+    if (outcome.gate !== undefined && !outcome.gate.passed) {
+      const worst = outcome.gate.worstCosine;
+      throw new MlctlError(
+        'MLCTL_CHECK_FAILED',
+        worst === null
+          ? `--min-cosine ${outcome.gate.minCosine} could not be checked (${outcome.verificationSkipped ?? 'no float outputs'}); nothing was written`
+          : `the lowest output cosine ${worst.toFixed(6)} is below --min-cosine ${outcome.gate.minCosine}; nothing was written`,
+        { hint: 'try --per-channel, --exclude the most sensitive nodes, or --mode weight-only' },
+      );
+    }
+  },
+});

@@ -1,0 +1,43 @@
+/**
+ * What every command that writes a model shares: the tool version recorded in
+ * provenance, and the checks on its -o path before any work starts.
+ */
+import { readFileSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../common/errors.js';
+
+let cachedVersion: string | undefined;
+
+/** mlctl's version from package.json (two levels up from both src/cli/ and dist/cli/). */
+export function packageVersion(): string {
+  if (cachedVersion === undefined) {
+    const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    cachedVersion = typeof manifest === 'object' && manifest !== null && 'version' in manifest && typeof manifest.version === 'string'
+      ? manifest.version
+      : '0.0.0';
+  }
+  return cachedVersion;
+}
+
+/** Whether two paths name one file (also through symbolic links, when both exist). */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  const [realA, realB] = await Promise.all([realpath(a).catch(() => undefined), realpath(b).catch(() => undefined)]);
+  return realA !== undefined && realA === realB;
+}
+
+/**
+ * Checks a command's output path before any work: present, not the input
+ * model, and not an existing file unless `force`.
+ * @throws UsageError; MlctlError MLCTL_OUTPUT_EXISTS (exit 2).
+ */
+export async function checkModelOutput(command: string, input: string, output: string | undefined, force: boolean): Promise<string> {
+  if (output === undefined || output === '') throw new UsageError(`${command} needs an output path: pass -o <out.onnx>`);
+  if (await sameFile(output, input)) {
+    throw new UsageError(`the output path '${output}' is the input model; ${command} never overwrites its input`, { hint: 'choose another -o path' });
+  }
+  const { assertWritable } = await import('../common/atomic-file.js');
+  await assertWritable(output, { force });
+  return output;
+}

@@ -14,6 +14,8 @@ import { sha256File } from '../../src/common/hash.js';
 import { repoRoot } from '../helpers/paths.js';
 import { assertCliBuilt, runCli } from '../helpers/run-cli.js';
 import { runModel } from '../passes/quantize/helpers.js';
+import { defaultMinElements, opTypeChoices } from '../../src/cli/commands/quantize.js';
+import { DEFAULT_MIN_ELEMENTS, quantizableOpTypes } from '../../src/passes/quantize/index.js';
 
 const fixture = (file: string): string => path.join(repoRoot, 'fixtures/models', file);
 let tempDir = '';
@@ -39,6 +41,13 @@ interface OutcomeJson {
   verification?: { worstCosine: number; outputs: { name: string; cosine: number; top1Agreement: number | null }[] };
   gate?: { passed: boolean };
 }
+
+describe('mlctl quantize: option table', () => {
+  it('repeats the pass defaults it shows in --help', () => {
+    expect(defaultMinElements).toBe(DEFAULT_MIN_ELEMENTS);
+    expect([...opTypeChoices]).toEqual([...quantizableOpTypes]);
+  });
+});
 
 describe('mlctl quantize', () => {
   it('quantizes the MLP, verifies it and records provenance', async () => {
@@ -110,6 +119,18 @@ describe('mlctl quantize', () => {
     const passing = await runCli(['quantize', fixture('mlp.onnx'), '-o', target, '--min-elements', '0', '--min-cosine', '0.99']);
     expect(passing.exitCode).toBe(0);
     expect(existsSync(target)).toBe(true);
+  });
+
+  it('--check-speed times both models and advises', async () => {
+    const result = await runCli(['quantize', fixture('matmul-chain.onnx'), '-o', out('speed.onnx'), '--min-elements', '0', '--check-speed', '--json']);
+    expect(result.exitCode).toBe(0);
+    const outcome = JSON.parse(result.stdout) as OutcomeJson & { speed: { runs: number; originalMs: number; quantizedMs: number; ratio: number; advice: string } };
+    expect(outcome.speed.runs).toBe(10);
+    expect(outcome.speed.ratio).toBeGreaterThan(0);
+    expect(outcome.speed.advice).toMatch(/the quantized model (runs at|is)/);
+    const tables = await runCli(['quantize', fixture('mlp.onnx'), '-o', out('speed2.onnx'), '--min-elements', '0', '--mode', 'weight-only', '--check-speed', '--no-verify']);
+    expect(tables.exitCode).toBe(0);
+    expect(tables.stdout).toMatch(/Note: --check-speed: [\d.]+ ms → [\d.]+ ms per inference \(median of 10\)/);
   });
 
   it('--no-verify skips onnxruntime', async () => {

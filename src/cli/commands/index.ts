@@ -6,7 +6,8 @@ import type { RegisteredCommand } from '../command-definition.js';
 import { benchCommand } from './bench.js';
 import { convertCommand } from './convert.js';
 import { inspectCommand } from './inspect.js';
+import { pruneCommand } from './prune.js';
 import { quantizeCommand } from './quantize.js';
 import { serveCommand } from './serve.js';
 
-export const commands: readonly RegisteredCommand[] = [inspectCommand, convertCommand, quantizeCommand, benchCommand, serveCommand];
+export const commands: readonly RegisteredCommand[] = [inspectCommand, convertCommand, quantizeCommand, pruneCommand, benchCommand, serveCommand];

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { MlctlError, UsageError } from '../../common/errors.js';
 import { defineCommand } from '../command-definition.js';
 
-/** Operator types `--op-types` accepts (the pass's list; repeated here so that --help needs no heavy import). */
-const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'] as const;
+/** Operator types `--op-types` accepts: the pass's list, repeated so that --help needs no heavy import (a test keeps them equal). */
+export const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'] as const;
 
-/** Default of `--min-elements`, as the pass's DEFAULT_MIN_ELEMENTS. */
-const defaultMinElements = 1024;
+/** Default of `--min-elements`: the pass's DEFAULT_MIN_ELEMENTS (a test keeps them equal). */
+export const defaultMinElements = 1024;
 
 /** Options of `mlctl quantize`, as commander parses them. */
 export interface QuantizeCommandOptions {
@@ -30,6 +30,7 @@ export interface QuantizeCommandOptions {
   json?: boolean;
   verify: boolean;
   minCosine?: number;
+  checkSpeed?: boolean;
   force?: boolean;
   shape: Record<string, number[]>;
   seed: number;
@@ -116,6 +117,7 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
     { flags: '--json', description: 'print the outcome as one JSON document (schemaVersion 1) on stdout' },
     { flags: '--no-verify', description: 'do not run the models in onnxruntime' },
     { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine },
+    { flags: '--check-speed', description: 'time original and quantized model here and say which is faster' },
     { flags: '--shape <name=dims>', description: 'input shape for verification, e.g. input=1,3,224,224 (repeatable)', parse: parseShape },
     { flags: '--seed <n>', description: 'seed of the random verification inputs', parse: parseCount('--seed'), defaultValue: '0' },
     { flags: '--force', description: 'overwrite an existing output file' },
@@ -153,6 +155,7 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
         force: options.force === true,
         verify: options.verify,
         ...(options.minCosine === undefined ? {} : { minCosine: options.minCosine }),
+        checkSpeed: options.checkSpeed === true,
         options: passOptions,
         verifyInputs: { seed, ...(options.shape === undefined ? {} : { shapeOverrides: options.shape }) },
         toolVersion: packageVersion(),

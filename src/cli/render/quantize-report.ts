@@ -110,6 +110,11 @@ function renderNotes(outcome: QuantizeOutcome): string | undefined {
   for (const fallback of outcome.fallbacks) lines.push(`left in float: ${fallback.node} (${fallback.opType}): ${fallback.reason}`);
   if (outcome.report.opsetConversionError !== undefined) lines.push(outcome.report.opsetConversionError);
   lines.push(...outcome.report.notes);
+  if (outcome.speed !== undefined) {
+    const { speed } = outcome;
+    lines.push(`--check-speed: ${speed.originalMs.toFixed(2)} ms → ${speed.quantizedMs.toFixed(2)} ms per inference (median of ${speed.runs}); ${speed.advice}`);
+  }
+  if (outcome.speedSkipped !== undefined) lines.push(`--check-speed: ${outcome.speedSkipped}`);
   if (outcome.gate !== undefined) {
     lines.push(`--min-cosine ${outcome.gate.minCosine}: ${outcome.gate.passed ? 'met' : 'NOT met'} (lowest cosine ${fixed(outcome.gate.worstCosine, 6)})`);
   }

@@ -2,7 +2,7 @@
  * The quantize pass: int8/uint8 weight quantization with ONNX Runtime's
  * numerics. Import from here.
  */
-export { quantizeModel, settleOptions, QUANTIZE_TARGET_OPSET, type SettledOptions } from './quantize-model.js';
+export { quantizeModel, settleOptions, defaultWeightKernel, QUANTIZE_TARGET_OPSET, type SettledOptions } from './quantize-model.js';
 export {
   computeScaleZeroPoint,
   quantRange,
@@ -12,7 +12,7 @@ export {
   type QuantRange,
   type ScaleZeroPoint,
 } from './numerics.js';
-export { quantizeWeights, NonFiniteWeightError, type KernelOptions, type KernelResult } from './kernel.js';
+export { quantizeWeights, quantizeAndLayOut, transposeBytes, NonFiniteWeightError, type KernelOptions, type KernelResult } from './kernel.js';
 export { perChannelAxis } from './plan.js';
 export type { ExternalDataReader } from './weights.js';
 export * from './types.js';

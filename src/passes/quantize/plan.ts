@@ -18,8 +18,8 @@ export interface PlanOptions {
   readonly symmetric: boolean;
   readonly opTypes: ReadonlySet<string>;
   readonly exclude: readonly (string | RegExp)[];
-  readonly forceFloat: ReadonlySet<string>;
   readonly minElements: number;
+  readonly convInteger: boolean;
   readonly convIntegerWeightTypes: ReadonlySet<QuantizedType>;
   readonly canReadExternal: boolean;
 }
@@ -111,7 +111,6 @@ export function planNode(node: NodeProto, scopes: readonly Scope[], options: Pla
     weightName === undefined ? { kind: 'skip', node, reason } : { kind: 'skip', node, reason, weightName };
 
   if (isExcluded(node, options.exclude)) return skip('excluded by --exclude');
-  if (options.forceFloat.has(node.name ?? '')) return skip('left in float after the runtime check failed on it');
   const inputIndex = weightInputIndex[op];
   const weightName = node.input[inputIndex] ?? '';
   if (weightName === '') return skip('has no weight input');
@@ -145,6 +144,9 @@ export function planNode(node: NodeProto, scopes: readonly Scope[], options: Pla
       if (dims.length !== 2) return skip(`Gemm weight has rank ${dims.length}; expected 2`, weightName);
       return plan('dynamic-gemm');
     case 'Conv':
+      if (!options.convInteger) {
+        return plan('weight-only', 'ConvInteger runs slower than float Conv in onnxruntime\'s CPU provider; pass --conv-integer to emit it anyway');
+      }
       if (!options.convIntegerWeightTypes.has(options.weightType)) {
         return plan('weight-only', `this runtime's ConvInteger does not take ${options.weightType} weights`);
       }

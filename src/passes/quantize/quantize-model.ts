@@ -6,6 +6,7 @@ import { ModelFormatError, describeError } from '../../common/errors.js';
 import { forEachNode, opsetVersion, UniqueNameGenerator } from '../../onnx/graph.js';
 import { isDefaultDomain, minIrVersionForOpset } from '../../onnx/opset.js';
 import type { GraphProto, ModelProto } from '../../onnx/types.js';
+import { quantizeAndLayOut } from './kernel.js';
 import { rewriteGraph, type RewriteRun } from './rewrite-graph.js';
 import {
   DEFAULT_MIN_ELEMENTS,
@@ -13,8 +14,13 @@ import {
   type QuantizeOptions,
   type QuantizeReport,
   type QuantizeResult,
+  type WeightKernel,
 } from './types.js';
 import type { ExternalDataReader } from './weights.js';
+
+/** Quantizes in the calling thread. */
+export const defaultWeightKernel: WeightKernel = (request) =>
+  quantizeAndLayOut(request.values(), request.dims, request.options, request.transpose);
 
 /** The opset the pass raises older models to: per-axis DequantizeLinear needs 13. */
 export const QUANTIZE_TARGET_OPSET = 13;
@@ -29,6 +35,7 @@ export interface SettledOptions {
   opTypes: readonly string[];
   exclude: readonly (string | RegExp)[];
   minElements: number;
+  convInteger: boolean;
   convIntegerWeightTypes: readonly ('int8' | 'uint8')[];
   forceFloat: readonly string[];
 }
@@ -46,6 +53,7 @@ export function settleOptions(options: QuantizeOptions): SettledOptions {
     opTypes: options.opTypes ?? quantizableOpTypes,
     exclude: options.exclude ?? [],
     minElements: options.minElements ?? DEFAULT_MIN_ELEMENTS,
+    convInteger: options.convInteger ?? false,
     convIntegerWeightTypes: options.convIntegerWeightTypes ?? [],
     forceFloat: options.forceFloat ?? [],
   };
@@ -121,17 +129,24 @@ export function quantizeModel(model: ModelProto, options: QuantizeOptions = {}, 
       symmetric: settled.symmetric,
       opTypes,
       exclude: settled.exclude,
-      forceFloat: new Set(settled.forceFloat),
       minElements: settled.minElements,
+      convInteger: settled.convInteger,
       convIntegerWeightTypes: new Set(settled.convIntegerWeightTypes),
       canReadExternal: readExternal !== undefined,
     },
-    store: { type: settled.weightType, symmetric: settled.symmetric, reduceRange: settled.reduceRange, readExternal },
+    store: {
+      type: settled.weightType,
+      symmetric: settled.symmetric,
+      reduceRange: settled.reduceRange,
+      readExternal,
+      kernel: options.weightKernel ?? defaultWeightKernel,
+    },
     nodes: [],
     tensors: [],
     touched: new Map(),
     reportsBySource: new Map(),
     blockedReason: opsetConversionError,
+    forceFloat: new Set(settled.forceFloat),
   };
   const workingGraph = working.graph as GraphProto;
   let graph = rewriteGraph(workingGraph, `graph '${workingGraph.name ?? ''}'`, [], run);

@@ -31,6 +31,8 @@ export interface RewriteRun {
   readonly reportsBySource: Map<GraphProto, Map<string, QuantizedTensorReport[]>>;
   /** When set, every node that would be quantized stays float with this reason (e.g. the opset could not be raised). */
   readonly blockedReason: string | undefined;
+  /** Node names or report keys to leave in float. */
+  readonly forceFloat: ReadonlySet<string>;
 }
 
 function touch(run: RewriteRun, graph: GraphProto, name: string): void {
@@ -113,7 +115,8 @@ export function rewriteGraph(graph: GraphProto, path: string, scopes: readonly S
       return;
     }
     const label = nodeLabel(node, nodeIndex);
-    const report: NodeReport = { node: label, opType: node.opType ?? '', graph: path, action: 'skipped' };
+    const key = `${path} / ${label}`;
+    const report: NodeReport = { node: label, opType: node.opType ?? '', graph: path, key, action: 'skipped' };
     if (plan.kind === 'skip') {
       report.reason = plan.reason;
       if (plan.weightName !== undefined) report.weight = plan.weightName;
@@ -122,14 +125,15 @@ export function rewriteGraph(graph: GraphProto, path: string, scopes: readonly S
       return;
     }
     report.weight = plan.weight.name;
-    if (run.blockedReason !== undefined) {
-      report.reason = run.blockedReason;
+    if (run.blockedReason !== undefined || run.forceFloat.has(key) || (node.name !== undefined && run.forceFloat.has(node.name))) {
+      report.reason = run.blockedReason ?? 'left in float: the runtime could not load or run its quantized form';
       run.nodes.push(report);
       body.push(node);
       return;
     }
     const emitted: NodeProto[] = [];
     const reportsBefore = store.reports.length;
+    const headBefore = store.headNodes.length;
     try {
       emit(plan, context, emitted);
     } catch (error) {
@@ -141,6 +145,7 @@ export function rewriteGraph(graph: GraphProto, path: string, scopes: readonly S
     }
     report.action = actionKind(plan);
     if (plan.note !== undefined) report.reason = plan.note;
+    report.replacedBy = [...store.headNodes.slice(headBefore), ...emitted].map((n) => n.name ?? '').filter((name) => name !== '');
     run.nodes.push(report);
     body.push(...emitted);
     changed = true;

@@ -2,6 +2,7 @@
  * Options and report of the quantize pass.
  */
 import type { ModelProto } from '../../onnx/types.js';
+import type { KernelOptions, KernelResult } from './kernel.js';
 import type { QuantizedType } from './numerics.js';
 
 export type { QuantizedType } from './numerics.js';
@@ -29,6 +30,32 @@ export const DEFAULT_MIN_ELEMENTS = 1024;
 /** A model-to-model opset conversion, as `convertOpset` of the convert pass provides. */
 export type OpsetConverter = (model: ModelProto, targetOpset: number) => { model: ModelProto; report?: unknown };
 
+/** One weight to quantize, as the pass hands it to a {@link WeightKernel}. */
+export interface WeightKernelRequest {
+  /** Identifies the request within a model: the same key always means the same values and options. */
+  readonly key: string;
+  /** Decodes the float32 values (may copy; a view is not to be mutated). */
+  readonly values: () => Float32Array;
+  /**
+   * The same values as little-endian float32 bytes when the weight keeps them
+   * in `raw_data` as they are (no scaling, not external): a view into the
+   * model's bytes, for kernels that read it elsewhere without decoding here.
+   */
+  readonly rawBytes: Uint8Array | undefined;
+  readonly dims: readonly number[];
+  readonly options: KernelOptions;
+  /** Transpose the quantized [rows, cols] result to [cols, rows] (Gemm with transB → MatMul). */
+  readonly transpose: boolean;
+}
+
+/**
+ * Computes quantized weights; the default runs `quantizeWeights` (then
+ * transposes when asked) in the calling thread. A caller may supply
+ * results computed elsewhere (worker threads), keyed by `request.key`.
+ * Throws NonFiniteWeightError for NaN or infinite weights.
+ */
+export type WeightKernel = (request: WeightKernelRequest) => KernelResult;
+
 /** Options of `quantizeModel`; every field has a default. */
 export interface QuantizeOptions {
   /** Default `dynamic`. */
@@ -52,6 +79,13 @@ export interface QuantizeOptions {
    */
   minElements?: number;
   /**
+   * Emit `ConvInteger` for Conv in dynamic mode (default false: Conv gets
+   * weight-only treatment). ONNX Runtime 1.30's CPU ConvInteger measured
+   * 2.9–6.4× slower than float Conv on PP-OCR (benchmarks/RESULTS.md), and its
+   * per-tensor activation quantization costs accuracy on detection maps.
+   */
+  convInteger?: boolean;
+  /**
    * Weight types the target runtime's `ConvInteger` accepts (with a uint8
    * input), as probed by the caller; in dynamic mode a Conv whose weight type
    * is not listed gets weight-only treatment. Default none: ONNX Runtime's CPU
@@ -64,8 +98,10 @@ export interface QuantizeOptions {
    * nodes that need a higher opset are left in float and reported.
    */
   convertOpset?: OpsetConverter;
-  /** Node names (exact) to leave in float, e.g. after a runtime check failed on them. */
+  /** Nodes to leave in float, by name or by report `key`, e.g. after a runtime check failed on them. */
   forceFloat?: readonly string[];
+  /** Computes quantized weights (default: {@link defaultWeightKernel}, in this thread). */
+  weightKernel?: WeightKernel;
 }
 
 /** One weight tensor that was quantized. */
@@ -96,12 +132,16 @@ export interface NodeReport {
   opType: string;
   /** Path of the graph holding it (`graph 'main'`, or a subgraph path). */
   graph: string;
+  /** Identifies the node across runs of the pass on the same model: `<graph> / <node>`; accepted by `forceFloat`. */
+  key: string;
   /** `dynamic` (integer kernel), `weight-only` (DequantizeLinear on the weight), or `skipped`. */
   action: 'dynamic' | 'weight-only' | 'skipped';
   /** Why it was skipped, or a note on how it was treated. */
   reason?: string;
   /** The weight input it quantized or considered. */
   weight?: string;
+  /** Names of the nodes that replaced it (shared DequantizeLinear / DynamicQuantizeLinear nodes not included). */
+  replacedBy?: string[];
 }
 
 /** The structured result of the pass. */

@@ -6,13 +6,13 @@
  */
 import { attrInt, makeNode, type AttrValue } from '../../onnx/builder.js';
 import type { UniqueNameGenerator } from '../../onnx/graph.js';
-import type { NodeProto, TensorProto } from '../../onnx/types.js';
+import { DataLocation, type NodeProto, type TensorProto } from '../../onnx/types.js';
 import type { QuantizedType } from './numerics.js';
 import type { QuantizedTensorReport } from './types.js';
+import type { WeightKernel } from './types.js';
 import {
-  quantizeToTensors,
+  quantizedTensors,
   scaleValues,
-  transposeMatrix,
   weightShape,
   weightValues,
   type ExternalDataReader,
@@ -41,6 +41,7 @@ export interface StoreOptions {
   readonly symmetric: boolean;
   readonly reduceRange: boolean;
   readonly readExternal: ExternalDataReader | undefined;
+  readonly kernel: WeightKernel;
 }
 
 function layoutKey(layout: WeightLayout): string {
@@ -78,28 +79,38 @@ export class WeightStore {
     const cached = this.weights.get(key);
     if (cached !== undefined) return cached;
 
-    const { dims: storedDims } = weightShape(source.tensor);
-    let values = weightValues(source.tensor, this.options.readExternal);
-    let dims = storedDims;
-    if (layout.kind === 'gemm') {
-      const [rows, cols] = storedDims as [number, number];
-      if (layout.transpose) {
-        values = transposeMatrix(values, rows, cols, layout.alpha);
-        dims = [cols, rows];
-      } else if (layout.alpha !== 1) {
-        values = scaleValues(values, layout.alpha);
-      }
-    }
-    const base = layout.kind === 'plain' ? source.name : `${source.name}_${layout.transpose ? 'transposed' : 'gemm'}`;
-    const tensors = quantizeToTensors(
-      values,
+    const { dims: storedDims, count } = weightShape(source.tensor);
+    const alpha = layout.kind === 'gemm' ? layout.alpha : 1;
+    const transpose = layout.kind === 'gemm' && layout.transpose;
+    const base = layout.kind === 'plain' ? source.name : `${source.name}_${transpose ? 'transposed' : 'gemm'}`;
+    const readExternal = this.options.readExternal;
+    const values = (): Float32Array => {
+      const stored = weightValues(source.tensor, readExternal);
+      return alpha === 1 ? stored : scaleValues(stored, alpha);
+    };
+    // A transposed weight is quantized as stored ([N, K], channels on axis 0: the same values per
+    // channel as axis 1 of [K, N], so the same numbers) and its int8 bytes transposed afterwards:
+    // a quarter of the memory traffic of transposing float32.
+    const kernelOptions = {
+      type: this.options.type,
+      symmetric: this.options.symmetric,
+      reduceRange: this.options.reduceRange,
+      axis: transpose && axis !== undefined ? 0 : axis,
+    };
+    const tensor = source.tensor;
+    const rawBytes = alpha === 1 && tensor.dataLocation !== DataLocation.EXTERNAL ? tensor.rawData : undefined;
+    const result = this.options.kernel({ key, values, rawBytes, dims: storedDims, options: kernelOptions, transpose });
+    const dims = transpose ? [storedDims[1]!, storedDims[0]!] : storedDims;
+    const tensors = quantizedTensors(
+      result,
       dims,
       {
         data: this.names.next(`${base}_quantized`),
         scale: this.names.next(`${base}_scale`),
         zeroPoint: this.names.next(`${base}_zero_point`),
       },
-      { type: this.options.type, symmetric: this.options.symmetric, reduceRange: this.options.reduceRange, axis },
+      this.options.type,
+      axis !== undefined,
     );
     this.initializers.push(tensors.data, tensors.scale, tensors.zeroPoint);
     const { scales, zeroPoints, sqnrDb } = tensors.result;
@@ -115,8 +126,8 @@ export class WeightStore {
       shape: [...dims],
       type: this.options.type,
       axis: axis ?? null,
-      bytesBefore: values.length * 4,
-      bytesAfter: values.length + scales.length * 4 + zeroPoints.length,
+      bytesBefore: count * 4,
+      bytesAfter: count + scales.length * 4 + zeroPoints.length,
       scaleMin,
       scaleMax,
       sqnrDb: Number.isFinite(sqnrDb) ? sqnrDb : null,

@@ -3,11 +3,11 @@
  * the value of a `Constant` node, in this graph or an enclosing one), and
  * turning it into quantized tensors: data, scale and zero point.
  */
-import { GraphIndex } from '../../onnx/graph.js';
+import type { GraphIndex } from '../../onnx/graph.js';
 import { isDefaultDomain } from '../../onnx/opset.js';
 import { createTensor, tensorData, tensorDims, tensorElementCount } from '../../onnx/tensor.js';
 import { DataLocation, DataType, type GraphProto, type NodeProto, type TensorProto } from '../../onnx/types.js';
-import { quantizeWeights, type KernelResult } from './kernel.js';
+import type { KernelResult } from './kernel.js';
 import type { QuantizedType } from './numerics.js';
 
 /** A graph and its index, as one level of the scope chain. */
@@ -80,16 +80,6 @@ export function weightShape(tensor: TensorProto): { dims: number[]; count: numbe
   return { dims: tensorDims(tensor), count: tensorElementCount(tensor) };
 }
 
-/** Transposes a row-major [rows, cols] matrix, optionally scaling it (float32 products). */
-export function transposeMatrix(data: Float32Array, rows: number, cols: number, factor = 1): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = data[base + c]! * factor;
-  }
-  return out;
-}
-
 /** Multiplies every element by `factor`, rounding to float32 (a new array). */
 export function scaleValues(data: Float32Array, factor: number): Float32Array {
   const out = new Float32Array(data.length);
@@ -135,19 +125,12 @@ export function rawTensor(name: string, dataType: number, dims: readonly number[
 }
 
 /**
- * Quantizes float32 `values` of shape `dims` into the three tensors.
- * @param axis - channel axis, or undefined for per-tensor.
- * @throws NonFiniteWeightError (kernel.ts) for NaN or infinite weights.
+ * The three tensors of a quantized weight: data of shape `dims`, and scale and
+ * zero point (scalars when per-tensor, `[channels]` when per-channel).
  */
-export function quantizeToTensors(
-  values: Float32Array,
-  dims: readonly number[],
-  names: QuantizedNames,
-  options: { type: QuantizedType; symmetric: boolean; reduceRange: boolean; axis: number | undefined },
-): QuantizedTensors {
-  const result = quantizeWeights(values, dims, options);
-  const paramDims = options.axis === undefined ? [] : [dims[options.axis]!];
-  const dataType = dataTypeOf[options.type];
+export function quantizedTensors(result: KernelResult, dims: readonly number[], names: QuantizedNames, type: QuantizedType, perChannel: boolean): QuantizedTensors {
+  const paramDims = perChannel ? [result.scales.length] : [];
+  const dataType = dataTypeOf[type];
   return {
     data: rawTensor(names.data, dataType, dims, result.bytes),
     scale: createTensor(names.scale, DataType.FLOAT, paramDims, result.scales),
@@ -161,4 +144,3 @@ export function reshapedTensor(tensor: TensorProto, name: string, dims: readonly
   return { ...tensor, name, dims: dims.map((dim) => BigInt(dim)) };
 }
 
-export { GraphIndex };

@@ -73,6 +73,7 @@ describe('quantizeModel: dynamic mode on MatMul and Gemm', () => {
     expect(q.graph?.valueInfo.map((v) => v.name)).toEqual(['h0']);
     expect(report.nodesQuantized).toBe(2);
     expect(report.nodes.map((n) => [n.node, n.action])).toEqual([['fc1', 'dynamic'], ['fc2', 'dynamic']]);
+    expect(report.nodes[0]!.replacedBy).toEqual(['x_DynamicQuantizeLinear', 'fc1_quant', 'fc1_cast', 'fc1_scales_mul', 'fc1_output_scale_mul']);
     expect(report.tensors.map((t) => [t.name, t.shape, t.axis, t.bytesBefore, t.bytesAfter])).toEqual([
       ['w1', [32, 24], 1, 32 * 24 * 4, 32 * 24 + 24 * 4 + 24],
       ['w2', [24, 16], 1, 16 * 24 * 4, 16 * 24 + 16 * 4 + 16],
@@ -192,9 +193,14 @@ function convNet(): ModelProto {
 }
 
 describe('quantizeModel: Conv, ConvTranspose and Gather', () => {
+  it('gives Conv weight-only treatment in dynamic mode unless ConvInteger is asked for', () => {
+    const { report } = quantizeModel(convNet(), { ...all, convIntegerWeightTypes: ['int8', 'uint8'] });
+    expect(report.nodes[0]).toMatchObject({ action: 'weight-only', reason: expect.stringMatching(/ConvInteger runs slower than float Conv/) });
+  });
+
   it('gives Conv weight-only treatment when the runtime ConvInteger cannot take the weight type', async () => {
     const model = convNet();
-    const { model: q, report } = quantizeModel(model, all);
+    const { model: q, report } = quantizeModel(model, { ...all, convInteger: true });
     expectWellFormed(q);
     expect(report.nodes.map((n) => [n.node, n.action])).toEqual([['conv1', 'weight-only'], ['depthwise', 'weight-only'], ['up', 'weight-only']]);
     expect(report.nodes[0]!.reason).toMatch(/ConvInteger does not take int8/);
@@ -205,7 +211,7 @@ describe('quantizeModel: Conv, ConvTranspose and Gather', () => {
 
   it.each(['int8', 'uint8'] as const)('writes ConvInteger with %s weights when the runtime takes them', async (weightType) => {
     const model = convNet();
-    const { model: q, report } = quantizeModel(model, { ...all, weightType, symmetric: true, convIntegerWeightTypes: ['int8', 'uint8'] });
+    const { model: q, report } = quantizeModel(model, { ...all, weightType, symmetric: true, convInteger: true, convIntegerWeightTypes: ['int8', 'uint8'] });
     expectWellFormed(q);
     expect(report.nodes.map((n) => n.action)).toEqual(['dynamic', 'dynamic', 'weight-only']);
     const convInteger = node(q, 'ConvInteger');
@@ -220,7 +226,7 @@ describe('quantizeModel: Conv, ConvTranspose and Gather', () => {
   });
 
   it('keeps asymmetric per-channel Conv weight-only: ConvInteger takes one zero point', () => {
-    const { report } = quantizeModel(convNet(), { ...all, weightType: 'uint8', symmetric: false, convIntegerWeightTypes: ['uint8'] });
+    const { report } = quantizeModel(convNet(), { ...all, weightType: 'uint8', symmetric: false, convInteger: true, convIntegerWeightTypes: ['uint8'] });
     expect(report.nodes[0]).toMatchObject({ action: 'weight-only', reason: expect.stringMatching(/one weight zero point/) });
   });
 
@@ -386,6 +392,8 @@ describe('quantizeModel: selection and names', () => {
     expect(small.nodes.map((n) => [n.node, n.action])).toEqual([['fc1', 'dynamic'], ['fc2', 'skipped']]);
     expect(small.nodes[1]!.reason).toBe('weight has 384 elements, fewer than --min-elements 500');
     expect(quantizeModel(model, { ...all, forceFloat: ['fc2'] }).report.nodes[1]!.action).toBe('skipped');
+    const byKey = quantizeModel(model, { ...all, forceFloat: ["graph 'mlp' / fc1"] }).report.nodes[0]!;
+    expect(byKey).toMatchObject({ action: 'skipped', reason: 'left in float: the runtime could not load or run its quantized form' });
   });
 
   it('defaults to 1024 minimum elements', () => {
@@ -404,7 +412,15 @@ describe('quantizeModel: selection and names', () => {
       }),
     });
     expect(quantizeModel(model, all).report.nodes).toEqual([
-      { node: 'scores', opType: 'MatMul', graph: "graph 'attention'", action: 'skipped', reason: "input 'k' is not a constant", weight: 'k' },
+      {
+        node: 'scores',
+        opType: 'MatMul',
+        graph: "graph 'attention'",
+        key: "graph 'attention' / scores",
+        action: 'skipped',
+        reason: "input 'k' is not a constant",
+        weight: 'k',
+      },
     ]);
   });
 

@@ -1,0 +1,199 @@
+/**
+ * Running a model and its quantized form on the same inputs in onnxruntime
+ * (through the runtime adapter) and comparing the outputs; when the quantized
+ * model does not load or run, finding the nodes responsible and leaving them
+ * in float until it does.
+ */
+import { describeError, MlctlError } from '../common/errors.js';
+import { serializeModel } from '../onnx/model-io.js';
+import type { ModelProto } from '../onnx/types.js';
+import type { NodeReport, QuantizeResult } from '../passes/quantize/index.js';
+import { createSession } from '../runtime/onnxruntime.js';
+import { randomInputs, type RandomInputOptions } from '../runtime/random-inputs.js';
+import type { HostTensor, IoMeta } from '../runtime/types.js';
+import { compareOutputs, worstCosine, type OutputComparison } from './compare.js';
+
+/** Which inputs to run the models on. */
+export interface VerifyInputOptions {
+  /** Feeds given by the caller; inputs not listed get seeded random values. */
+  feeds?: Record<string, HostTensor>;
+  /** Seed of the random feeds (default 0). */
+  seed?: number;
+  /** Full shapes by input name, for inputs with dynamic dims. */
+  shapeOverrides?: Record<string, readonly number[]>;
+  /** Sizes of named dynamic dims. */
+  dimValues?: Record<string, number>;
+}
+
+/** The result of comparing the quantized model with the original. */
+export interface Verification {
+  /** The inputs used: name, dtype, dims, and whether they were random. */
+  inputs: { name: string; dtype: string; dims: number[]; random: boolean }[];
+  outputs: OutputComparison[];
+  /** Lowest cosine over float outputs; null when there are none. */
+  worstCosine: number | null;
+}
+
+/** The reference run: what the quantized model is compared with. */
+export interface ReferenceRun {
+  feeds: Record<string, HostTensor>;
+  outputs: Record<string, HostTensor>;
+  inputs: Verification['inputs'];
+}
+
+/** Loads and runs `bytes` once, always releasing the session. */
+export async function runOnce(bytes: Uint8Array, feeds: Record<string, HostTensor>, label: string): Promise<Record<string, HostTensor>> {
+  const session = await createSession(bytes, { label, logLevel: 'fatal' });
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+function buildFeeds(inputs: readonly IoMeta[], options: VerifyInputOptions): { feeds: Record<string, HostTensor>; used: Verification['inputs'] } {
+  const given = options.feeds ?? {};
+  const missing = inputs.filter((input) => given[input.name] === undefined);
+  const random = randomInputs(missing, {
+    seed: options.seed ?? 0,
+    ...(options.shapeOverrides === undefined ? {} : { shapeOverrides: options.shapeOverrides }),
+    ...(options.dimValues === undefined ? {} : { dimValues: options.dimValues }),
+  } satisfies RandomInputOptions);
+  const feeds: Record<string, HostTensor> = {};
+  const used: Verification['inputs'] = [];
+  for (const input of inputs) {
+    const tensor = given[input.name] ?? random[input.name]!;
+    feeds[input.name] = tensor;
+    used.push({ name: input.name, dtype: tensor.dtype, dims: [...tensor.dims], random: given[input.name] === undefined });
+  }
+  return { feeds, used };
+}
+
+/**
+ * Runs the original model on the verification inputs.
+ * @throws MlctlError (MLCTL_RUNTIME, MLCTL_BAD_INPUT) when it cannot be loaded or run, or the inputs do not fit.
+ */
+export async function runReference(originalBytes: Uint8Array, options: VerifyInputOptions = {}): Promise<ReferenceRun> {
+  const session = await createSession(originalBytes, { label: 'the original model', logLevel: 'fatal' });
+  try {
+    const { feeds, used } = buildFeeds(session.inputs, options);
+    return { feeds, inputs: used, outputs: await session.run(feeds) };
+  } finally {
+    await session.release();
+  }
+}
+
+/** Runs the candidate on the reference's inputs and compares; throws when it cannot load or run. */
+export async function compareWithReference(reference: ReferenceRun, candidateBytes: Uint8Array): Promise<Verification> {
+  const outputs = await runOnce(candidateBytes, reference.feeds, 'the quantized model');
+  const comparisons = compareOutputs(reference.outputs, outputs);
+  return { inputs: reference.inputs, outputs: comparisons, worstCosine: worstCosine(comparisons) };
+}
+
+/** A node left in float because the runtime failed on its quantized form. */
+export interface FallbackNode {
+  node: string;
+  opType: string;
+  key: string;
+  /** The runtime's error. */
+  reason: string;
+}
+
+/** Quantized model and how it compares; see {@link quantizeWithFallback}. */
+export interface VerifiedQuantization {
+  result: QuantizeResult;
+  /** Undefined when the original itself could not be run (see `referenceError`). */
+  verification: Verification | undefined;
+  fallbacks: FallbackNode[];
+  /** Why verification could not be done: the original model does not run here. */
+  referenceError: string | undefined;
+  /** The inputs both models ran on; undefined when the original could not run. */
+  feeds: Record<string, HostTensor> | undefined;
+}
+
+/** Names quoted in an onnxruntime message (`Name:'x'`, `node with name 'x'`). */
+function quotedNames(message: string): Set<string> {
+  const names = new Set<string>();
+  for (const match of message.matchAll(/'([^']+)'/g)) names.add(match[1]!);
+  return names;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
+
+/**
+ * Quantizes with `quantize`, then loads and runs the result next to the
+ * original. When the quantized model fails to load or run, the nodes whose
+ * quantized form is to blame are put back in float, one at a time: first by
+ * the node names in the runtime's message, otherwise by bisecting the
+ * quantized nodes; until the model runs or no quantized node is left.
+ *
+ * @param quantize - runs the pass with the given nodes (report keys) forced to float.
+ * @param toRuntimeBytes - how a model is handed to onnxruntime (default: serialized as it is).
+ * @throws MlctlError MLCTL_RUNTIME when even the fully float fallback fails to run.
+ */
+export async function quantizeWithFallback(
+  originalBytes: Uint8Array,
+  quantize: (forceFloat: readonly string[]) => QuantizeResult,
+  inputOptions: VerifyInputOptions = {},
+  toRuntimeBytes: (model: ModelProto) => Promise<Uint8Array> = (model) => Promise.resolve(serializeModel(model)),
+): Promise<VerifiedQuantization> {
+  let reference: ReferenceRun;
+  try {
+    reference = await runReference(originalBytes, inputOptions);
+  } catch (error) {
+    return { result: quantize([]), verification: undefined, fallbacks: [], referenceError: describeError(error), feeds: undefined };
+  }
+
+  const forced: FallbackNode[] = [];
+  const forcedKeys = (): string[] => forced.map((entry) => entry.key);
+  const attempt = async (forceFloat: readonly string[]) => {
+    const result = quantize(forceFloat);
+    const bytes = await toRuntimeBytes(result.model);
+    try {
+      return { result, verification: await compareWithReference(reference, bytes), error: undefined };
+    } catch (error) {
+      return { result, verification: undefined, error: describeError(error) };
+    }
+  };
+
+  for (;;) {
+    const outcome = await attempt(forcedKeys());
+    if (outcome.error === undefined) {
+      return { result: outcome.result, verification: outcome.verification, fallbacks: forced, referenceError: undefined, feeds: reference.feeds };
+    }
+    const quantized = outcome.result.report.nodes.filter((node) => node.action !== 'skipped');
+    if (quantized.length === 0) {
+      throw new MlctlError('MLCTL_RUNTIME', `the model fails in onnxruntime even with every node left in float: ${firstLine(outcome.error)}`);
+    }
+    const named = quotedNames(outcome.error);
+    const blamed = quantized.filter((node) => node.replacedBy?.some((name) => named.has(name)) === true);
+    const culprits = blamed.length > 0 ? blamed : [await bisect(quantized, forcedKeys(), attempt)];
+    for (const node of culprits) forced.push({ node: node.node, opType: node.opType, key: node.key, reason: firstLine(outcome.error) });
+  }
+}
+
+/**
+ * The first node of `quantized` (in order) that makes the model fail: the
+ * shortest failing prefix ends with it. Assumes failures do not need two
+ * nodes together; if they do, the last node of the shortest failing prefix
+ * is still one of them, so repeated calls converge.
+ */
+async function bisect(
+  quantized: readonly NodeReport[],
+  alreadyForced: readonly string[],
+  attempt: (forceFloat: readonly string[]) => Promise<{ error: string | undefined }>,
+): Promise<NodeReport> {
+  const keys = quantized.map((node) => node.key);
+  // Invariant: the prefix of length `high` fails; that of length `low` runs.
+  let low = 0;
+  let high = keys.length;
+  while (high - low > 1) {
+    const middle = (low + high) >> 1;
+    const outcome = await attempt([...alreadyForced, ...keys.slice(middle)]);
+    if (outcome.error === undefined) low = middle;
+    else high = middle;
+  }
+  return quantized[high - 1]!;
+}

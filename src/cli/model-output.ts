@@ -3,9 +3,8 @@
  * provenance, and the checks on its -o path before any work starts.
  */
 import { readFileSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
-import path from 'node:path';
 import { UsageError } from '../common/errors.js';
+import { sameFile } from '../common/same-file.js';
 
 let cachedVersion: string | undefined;
 
@@ -20,12 +19,6 @@ export function packageVersion(): string {
   return cachedVersion;
 }
 
-/** Whether two paths name one file (also through symbolic links, when both exist). */
-export async function sameFile(a: string, b: string): Promise<boolean> {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  const [realA, realB] = await Promise.all([realpath(a).catch(() => undefined), realpath(b).catch(() => undefined)]);
-  return realA !== undefined && realA === realB;
-}
 
 /**
  * Checks a command's output path before any work: present, not the input

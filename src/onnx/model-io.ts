@@ -1,7 +1,7 @@
 /**
  * Loading and saving ONNX model files.
  */
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { assertWritable, writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
 import { FileError, ModelFormatError, MlctlError, withContext } from '../common/errors.js';
@@ -29,6 +29,11 @@ export interface LoadOptions extends DecodeOptions {
    * data (default true). A model loaded from bytes is never checked here.
    */
   checkExternalData?: boolean;
+  /**
+   * Read the file into a SharedArrayBuffer, so that worker threads can read
+   * the model's tensor bytes (views into it) without a copy (default false).
+   */
+  sharedMemory?: boolean;
 }
 
 /** First bytes of ModelProto fields (tag bytes of fields 1 to 8 and 14). */
@@ -106,13 +111,13 @@ export async function loadModel(source: string | Uint8Array, options: LoadOption
       hint: 'models over 2 GiB keep their weights in external data files next to a small .onnx file',
     });
   }
-  let buffer: Buffer;
+  let bytes: Uint8Array;
   try {
-    buffer = await readFile(source);
+    bytes = options.sharedMemory === true ? await readIntoSharedMemory(source, info.size) : await readFile(source);
   } catch (error) {
     throw new FileError(`cannot read '${source}': ${describeSystemError(error)}`, { cause: error });
   }
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const model = decodeModel(bytes, source, options);
   const dir = path.dirname(path.resolve(source));
   if (options.checkExternalData !== false) {
@@ -126,6 +131,23 @@ export async function loadModel(source: string | Uint8Array, options: LoadOption
     }
   }
   return { model, path: source, dir, sizeBytes: bytes.length, bytes };
+}
+
+/** Reads a whole file into a SharedArrayBuffer, which worker threads can read without a copy. */
+async function readIntoSharedMemory(file: string, sizeBytes: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(new SharedArrayBuffer(sizeBytes));
+  const handle = await open(file, 'r');
+  try {
+    let offset = 0;
+    while (offset < sizeBytes) {
+      const { bytesRead } = await handle.read(bytes, offset, sizeBytes - offset, offset);
+      if (bytesRead === 0) throw new Error(`the file shrank to ${offset} bytes while being read`);
+      offset += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  return bytes;
 }
 
 /** Serializes a model to bytes (one buffer). */

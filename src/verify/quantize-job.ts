@@ -4,13 +4,14 @@
  * with provenance. Never prints; returns a structured outcome.
  */
 import path from 'node:path';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { assertWritable } from '../common/atomic-file.js';
-import { describeError, FileError, MlctlError, UsageError } from '../common/errors.js';
+import { describeError, MlctlError, UsageError } from '../common/errors.js';
 import { sha256File } from '../common/hash.js';
+import { sameFile } from '../common/same-file.js';
 import { encodeMessageChunks, MAX_PROTOBUF_BYTES } from '../onnx/codec.js';
-import { isExternalTensor, loadExternalDataInline, readFully, validateExternalData } from '../onnx/external-data.js';
-import { decodeModel, loadModel, saveModel, serializeModel, type LoadedModel } from '../onnx/model-io.js';
+import { isExternalTensor, loadExternalDataInline } from '../onnx/external-data.js';
+import { loadModel, saveModel, serializeModel, type LoadedModel } from '../onnx/model-io.js';
 import { withProvenance } from '../onnx/provenance.js';
 import { forEachTensorProto } from '../onnx/tensor-walk.js';
 import type { ModelProto } from '../onnx/types.js';
@@ -119,31 +120,11 @@ async function isLarge(file: string): Promise<boolean> {
   return info !== undefined && info.isFile() && info.size >= parallelFromBytes && info.size <= MAX_PROTOBUF_BYTES;
 }
 
-/**
- * Loads a model from bytes in shared memory, so that worker threads read its
- * weights where they are, without a copy. Same checks and errors as loadModel.
- */
-async function loadShared(file: string): Promise<LoadedModel> {
-  const size = (await stat(file)).size;
-  const bytes = new Uint8Array(new SharedArrayBuffer(size));
-  const handle = await open(file, 'r').catch((error: unknown) => {
-    throw new FileError(`cannot read '${file}': ${describeError(error)}`, { cause: error });
-  });
-  try {
-    await readFully(handle, bytes, 0, `'${file}'`);
-  } finally {
-    await handle.close();
-  }
-  const model = decodeModel(bytes, file);
-  const dir = path.dirname(path.resolve(file));
-  await validateExternalData(model, dir);
-  return { model, path: file, dir, sizeBytes: size, bytes };
-}
 
-function checkPaths(job: QuantizeJob): string | undefined {
+async function checkPaths(job: QuantizeJob): Promise<string | undefined> {
   if (job.dryRun === true) return undefined;
   if (job.output === undefined || job.output === '') throw new UsageError('quantize needs an output path: pass -o <out.onnx>, or --dry-run to only see the plan');
-  if (path.resolve(job.output) === path.resolve(job.input)) {
+  if (await sameFile(job.output, job.input)) {
     throw new UsageError(`the output path '${job.output}' is the input model; quantize never overwrites its input`, { hint: 'choose another -o path' });
   }
   return job.output;
@@ -157,7 +138,7 @@ function checkPaths(job: QuantizeJob): string | undefined {
  */
 export async function runQuantizeJob(job: QuantizeJob): Promise<QuantizeOutcome> {
   const started = performance.now();
-  const output = checkPaths(job);
+  const output = await checkPaths(job);
   if (output !== undefined) await assertWritable(output, { force: job.force === true });
 
   // The provenance hash streams the input while the rest runs; nothing waits for it until the save.
@@ -167,7 +148,7 @@ export async function runQuantizeJob(job: QuantizeJob): Promise<QuantizeOutcome>
   const pool = (await isLarge(job.input)) ? WeightKernelPool.create() : undefined;
   let loaded: LoadedModel;
   try {
-    loaded = pool === undefined ? await loadModel(job.input) : await loadShared(job.input);
+    loaded = pool === undefined ? await loadModel(job.input) : await loadModel(job.input, { sharedMemory: true });
   } catch (error) {
     await pool?.close();
     throw error;

@@ -2,8 +2,8 @@
  * `mlctl quantize <in.onnx> -o <out.onnx> [options]`: int8/uint8 weight
  * quantization with ONNX Runtime's numerics, verified in onnxruntime.
  */
-import { readFileSync } from 'node:fs';
 import { MlctlError, UsageError } from '../../common/errors.js';
+import { packageVersion } from '../model-output.js';
 import { defineCommand } from '../command-definition.js';
 
 /** Operator types `--op-types` accepts: the pass's list, repeated so that --help needs no heavy import (a test keeps them equal). */
@@ -83,11 +83,6 @@ function either(yes: boolean | undefined, no: boolean | undefined, yesFlag: stri
   return yes === true ? true : no === true ? false : undefined;
 }
 
-function packageVersion(): string {
-  // Three levels up from both src/cli/commands/ and dist/cli/commands/.
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
-  return typeof manifest === 'object' && manifest !== null && 'version' in manifest && typeof manifest.version === 'string' ? manifest.version : '0.0.0';
-}
 
 export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOptions>({
   name: 'quantize',

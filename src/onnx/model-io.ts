@@ -5,7 +5,7 @@ import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { assertWritable, writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
 import { FileError, ModelFormatError, MlctlError, withContext } from '../common/errors.js';
-import { decodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions, type EncodedMessage } from './codec.js';
+import { decodeMessage, encodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions, type EncodedMessage } from './codec.js';
 import { validateExternalData } from './external-data.js';
 import { planExternalData, writeExternalDataFile, type ExternalDataSaveOptions } from './external-data-writer.js';
 import type { ModelProto } from './types.js';
@@ -152,15 +152,7 @@ async function readIntoSharedMemory(file: string, sizeBytes: number): Promise<Ui
 
 /** Serializes a model to bytes (one buffer). */
 export function serializeModel(model: ModelProto): Uint8Array {
-  const { chunks, byteLength } = encodeMessageChunks('ModelProto', model);
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(byteLength);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return encodeMessage('ModelProto', model);
 }
 
 export interface SaveOptions extends AtomicWriteOptions {

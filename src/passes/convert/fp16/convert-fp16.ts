@@ -140,6 +140,9 @@ export function convertToFloat16(model: ModelProto, options: Fp16Options = {}): 
   for (const name of new Set(floatIo)) (keepIo ? ioKeptFloat32 : ioConverted).push(name);
 
   const notes: string[] = [];
+  if (shared.tally.tensorsConverted === 0 && ioConverted.length === 0 && shared.tally.castsInserted === 0) {
+    notes.push('the model has no float32 weights, inputs or outputs to convert');
+  }
   if (model.functions.length > 0) notes.push(`${model.functions.length} model-local function(s) left in float32; nodes calling them are kept float32 (custom domain)`);
   if (shared.tally.sparseFloatInitializers > 0) notes.push(`${shared.tally.sparseFloatInitializers} sparse float32 initializer(s) left in float32 behind Casts`);
   if (shared.tally.clampedToMax > 0) notes.push(`${shared.tally.clampedToMax} value(s) beyond ±65504 were clamped to float16's largest finite value`);

@@ -13,7 +13,7 @@
 import { makeAttribute, makeNode } from '../../../onnx/builder.js';
 import { GraphIndex, nodeSubgraphs, type UniqueNameGenerator } from '../../../onnx/graph.js';
 import { isDefaultDomain } from '../../../onnx/opset.js';
-import { AttributeType, DataType, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../../onnx/types.js';
+import { DataType, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../../onnx/types.js';
 import { constantNodeTensor, findAttribute, intAttribute } from '../shapes/node-attributes.js';
 import type { GraphTypes } from '../shapes/types.js';
 import { renameUses } from '../simplify/graph-edit.js';
@@ -114,7 +114,7 @@ function convertAttributes(node: NodeProto, outputHome: number | undefined, shar
   if (dtypeOps.has(op) && outputHome === HALF) {
     const dtype = intAttribute(node, 'dtype');
     if (dtype === FLOAT) return { ...node, attribute: node.attribute.map((a) => (a.name === 'dtype' ? { ...a, i: BigInt(HALF) } : a)) };
-    if (dtype === undefined && floatByDefault.has(op)) return { ...node, attribute: [...node.attribute, { ...makeAttribute('dtype', HALF), type: AttributeType.INT }] };
+    if (dtype === undefined && floatByDefault.has(op)) return { ...node, attribute: [...node.attribute, makeAttribute('dtype', HALF)] };
   }
   return node;
 }

@@ -167,9 +167,9 @@ const shape: ValueRule = (c, output) => {
   return { elemType: DataType.INT64, dims: output.dims, values: dims.slice(start, Math.max(start, end)) };
 };
 
-const constantOfShape: ValueRule = (_c, output) => {
+const constantOfShape: ValueRule = (c, output) => {
   if (!isStaticShape(output.dims) || !withinLimit(output.dims)) return undefined;
-  const tensor = findAttribute(_c.node, 'value')?.t;
+  const tensor = findAttribute(c.node, 'value')?.t;
   const fill = tensor === undefined ? 0 : readKnownValue(tensor, 1)?.values[0];
   if (fill === undefined) return undefined;
   return { elemType: output.elemType ?? DataType.FLOAT, dims: output.dims, values: new Array<number>(elementCountOf(output.dims)).fill(fill) };

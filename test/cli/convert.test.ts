@@ -4,7 +4,7 @@
  * stderr, the written model and the files left behind.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { opsetVersion } from '../../src/onnx/graph.js';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { provenanceKeys } from '../../src/onnx/provenance.js';
 import type { OpsetConversionReport } from '../../src/passes/convert/opset/index.js';
-import { ppOcrClsModel } from '../helpers/paths.js';
+import { ppOcrClsModel, repoRoot } from '../helpers/paths.js';
 import { assertCliBuilt, runCli } from '../helpers/run-cli.js';
 
 let tempDir = '';
@@ -85,6 +85,35 @@ describe.skipIf(!existsSync(ppOcrClsModel))('mlctl convert', () => {
     expect(opsetVersion((await loadModel(target)).model, '')).toBe(13);
   });
 
+  it('re-saves the model byte-identically when given no conversion option', { timeout: 30_000 }, async () => {
+    const target = out('resaved.onnx');
+    const result = await runCli(['convert', ppOcrClsModel, '-o', target, '--json']);
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ schemaVersion: 1, output: target, identical: true });
+    expect(await sha256File(target)).toBe(await sha256File(ppOcrClsModel));
+  });
+
+  it('refuses a plain re-save that would leave external data behind, and allows it beside the data', { timeout: 30_000 }, async () => {
+    const source = path.join(repoRoot, 'fixtures/models/external-data.onnx');
+    const elsewhere = out('external-elsewhere.onnx');
+    const refused = await runCli(['convert', source, '-o', elsewhere]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toBe(
+      `mlctl: error: '${source}' keeps weights in external data files, which a plain re-save into another folder would leave behind\n` +
+      'mlctl: hint: pass --external-data to write the weights next to the output, or --inline-data to put them inside it\n',
+    );
+    expect(existsSync(elsewhere)).toBe(false);
+    const dir = out('beside');
+    await mkdir(dir);
+    await copyFile(source, path.join(dir, 'external-data.onnx'));
+    await copyFile(path.join(repoRoot, 'fixtures/models/external-data.bin'), path.join(dir, 'external-data.bin'));
+    const beside = path.join(dir, 'copy.onnx');
+    const saved = await runCli(['convert', path.join(dir, 'external-data.onnx'), '-o', beside]);
+    expect(saved.exitCode).toBe(0);
+    expect(await sha256File(beside)).toBe(await sha256File(source));
+    expect((await loadModel(beside)).model.graph?.initializer.length).toBeGreaterThan(0);
+  });
+
   it('never writes over its input (exit 2)', { timeout: 30_000 }, async () => {
     const input = out('input.onnx');
     await copyFile(ppOcrClsModel, input);
@@ -94,7 +123,6 @@ describe.skipIf(!existsSync(ppOcrClsModel))('mlctl convert', () => {
   });
 
   it.each([
-    [['-o', 'x.onnx'], 'mlctl: error: convert needs a target opset: pass --opset <version>, e.g. --opset 13'],
     [['--opset', '13'], 'mlctl: error: convert needs an output path: pass -o <out.onnx>'],
     [['-o', 'x.onnx', '--opset', 'thirteen'], "mlctl: error: --opset 'thirteen' is not an opset version; expected a positive integer such as 13"],
     [['-o', 'x.onnx', '--opset', '99'], 'mlctl: error: --opset 99 is newer than any released ONNX opset; the newest is 27'],

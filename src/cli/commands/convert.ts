@@ -2,6 +2,7 @@
  * `mlctl convert <in.onnx> -o <out.onnx> --opset N`: moves a model to
  * another default-domain opset, up or down, and writes it atomically.
  */
+import path from 'node:path';
 import { UsageError } from '../../common/errors.js';
 import { checkModelOutput, packageVersion } from '../model-output.js';
 import { defineCommand, type CommandContext } from '../command-definition.js';
@@ -51,7 +52,7 @@ export const convertCommand = defineCommand<[model: string], ConvertCommandOptio
   async run([modelPath], options, context) {
     const plan = planConvertSteps(options);
     if (planHasWork(plan)) return convertWithSteps(modelPath, options, plan, context);
-    if (options.opset === undefined) throw new UsageError('convert needs a target opset: pass --opset <version>, e.g. --opset 13');
+    if (options.opset === undefined) return resave(modelPath, options, context);
     const { latestOpset } = await import('../../onnx/opset.js');
     if (options.opset > latestOpset) {
       throw new UsageError(`--opset ${options.opset} is newer than any released ONNX opset; the newest is ${latestOpset}`);
@@ -136,4 +137,28 @@ async function convertWithSteps(modelPath: string, options: ConvertCommandOption
     context.stdout.write(sections.join('\n'));
   }
   if (steps.failure !== undefined) throw steps.failure;
+}
+
+/**
+ * `convert` with no conversion options: the model re-saved as it is, byte for
+ * byte (no provenance is added, since that would change the bytes).
+ */
+async function resave(modelPath: string, options: ConvertCommandOptions, context: CommandContext): Promise<void> {
+  const output = await checkModelOutput('convert', modelPath, options.output, options.force === true);
+  const { loadModel, saveModel } = await import('../../onnx/model-io.js');
+  const { forEachTensorProto } = await import('../../onnx/tensor-walk.js');
+  const { isExternalTensor } = await import('../../onnx/external-data.js');
+  const loaded = await loadModel(modelPath);
+  let external = false;
+  forEachTensorProto(loaded.model, (tensor) => {
+    external ||= isExternalTensor(tensor);
+  });
+  if (external && path.dirname(path.resolve(output)) !== loaded.dir) {
+    throw new UsageError(`'${modelPath}' keeps weights in external data files, which a plain re-save into another folder would leave behind`, {
+      hint: 'pass --external-data to write the weights next to the output, or --inline-data to put them inside it',
+    });
+  }
+  const saved = await saveModel(loaded.model, output, { force: options.force === true });
+  const document = { schemaVersion: 1, input: modelPath, output, sizeBytes: saved.sizeBytes, identical: true };
+  context.stdout.write(options.json === true ? JSON.stringify(document, null, 2) + '\n' : `Re-saved ${modelPath} to ${output} unchanged (${saved.sizeBytes} bytes).\n`);
 }

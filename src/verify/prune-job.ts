@@ -1,8 +1,9 @@
 /**
  * The service behind `mlctl prune`: load, measure shapes by running the
  * model once, prune, run the pruned model on the same inputs (it must load
- * and run), count MACs before and after, compare outputs, check that sparse
- * storage changed no output, gate on cosine, and save with provenance.
+ * and run), count MACs before and after, compare outputs, check the channel
+ * rewrite against the masked original and sparse storage against the dense
+ * pruned model, gate on cosine, and save with provenance.
  * Never prints; returns a structured outcome.
  */
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { loadExternalDataInline } from '../onnx/external-data.js';
 import { loadModel, saveModel, serializeModel } from '../onnx/model-io.js';
 import { withProvenance } from '../onnx/provenance.js';
 import type { ModelProto } from '../onnx/types.js';
-import { countMacs, pruneModel, type PruneOptions, type PruneReport } from '../passes/prune/index.js';
+import { countMacs, densifySparseInitializers, maskPrunedChannels, pruneModel, type PruneOptions, type PruneReport } from '../passes/prune/index.js';
 import { measureAgreement, type Agreement } from './prune-agreement.js';
 import { runSamples, type SampleRun } from './prune-run.js';
 
@@ -44,6 +45,16 @@ export interface SparseStorageCheck {
   maxAbsError: number;
 }
 
+/**
+ * Channels: the pruned model against the original with the removed channels
+ * masked (their consumers' weights zeroed), which computes the same thing; a
+ * cosine below 1 − 1e-5 means the rewrite itself is wrong.
+ */
+export interface RewriteCheck {
+  worstCosine: number | null;
+  maxAbsError: number;
+}
+
 /** What happened. */
 export interface PruneOutcome {
   input: { path: string; sizeBytes: number };
@@ -56,16 +67,14 @@ export interface PruneOutcome {
   macs: { before: number; after: number | null } | null;
   agreement: Agreement | null;
   sparseStorageCheck: SparseStorageCheck | null;
+  rewriteCheck: RewriteCheck | null;
   verificationSkipped?: string;
   gate?: { minCosine: number; worstCosine: number | null; passed: boolean };
 }
 
-function runtimeError(error: unknown, what: string): never {
+function runtimeError(error: unknown, what: string, hint: string): never {
   if (error instanceof MlctlError && (error.code === 'MLCTL_RUNTIME' || error.code === 'MLCTL_BAD_INPUT')) {
-    throw new MlctlError(error.code, `${what}: ${error.message}`, {
-      cause: error,
-      hint: error.hint ?? 'give dynamic input dimensions with --shape name=d1,d2,…',
-    });
+    throw new MlctlError(error.code, `${what}: ${error.message}`, { cause: error, hint: error.hint ?? hint });
   }
   throw error;
 }
@@ -96,7 +105,7 @@ export async function runPruneJob(job: PruneJob): Promise<PruneOutcome> {
   let reference: SampleRun | undefined;
   if (verify || channels) {
     const why = channels ? `channel pruning runs '${job.input}' once to learn its shapes, and it failed` : `'${job.input}' does not run in onnxruntime`;
-    reference = await runSamples(model, { ...sampleOptions, measureShapes: true, label: job.input }).catch((error: unknown) => runtimeError(error, why));
+    reference = await runSamples(model, { ...sampleOptions, measureShapes: true, label: job.input }).catch((error: unknown) => runtimeError(error, why, 'give dynamic input dimensions with --shape name=d1,d2,…'));
   }
   const result = pruneModel(model, { ...job.options, ...(reference === undefined ? {} : { valueShapes: reference.shapes }) });
   const sparse = result.report.tensors.some((tensor) => tensor.storage === 'sparse');
@@ -108,16 +117,26 @@ export async function runPruneJob(job: PruneJob): Promise<PruneOutcome> {
     macs: reference === undefined ? null : { before: countMacs(model.graph!, reference.shapes).total, after: null },
     agreement: null,
     sparseStorageCheck: null,
+    rewriteCheck: null,
   };
   if (verify && reference !== undefined) {
     const pruned = await runSamples(result.model, { ...sampleOptions, measureShapes: true, label: `${job.output} (pruned)` })
-      .catch((error: unknown) => runtimeError(error, 'the pruned model does not run in onnxruntime; this is a bug in mlctl prune'));
+      .catch((error: unknown) => runtimeError(error, 'the pruned model does not run in onnxruntime; this is a bug in mlctl prune', 'rerun with --debug and report it; --exclude the node it names to work around it'));
     outcome.macs = { before: outcome.macs!.before, after: countMacs(result.model.graph!, pruned.shapes).total };
     outcome.agreement = measureAgreement(reference.outputs, pruned.outputs);
+    if (channels) {
+      const masked = maskPrunedChannels(model, { ...job.options, valueShapes: reference.shapes });
+      const maskedRun = await runSamples(masked, { ...sampleOptions, measureShapes: false, label: 'masked original' });
+      const check = measureAgreement(maskedRun.outputs, pruned.outputs);
+      outcome.rewriteCheck = { worstCosine: check.worstCosine, maxAbsError: check.maxAbsError };
+    }
     if (sparse) {
-      const dense = pruneModel(model, { ...job.options, sparseStorage: false }).model;
-      const denseRun = await runSamples(dense, { ...sampleOptions, measureShapes: false, label: 'dense pruned model' });
-      const maxAbsError = measureAgreement(denseRun.outputs, pruned.outputs).maxAbsError;
+      // The same graph with the pruned weights dense, both on one thread so that
+      // summation order cannot differ: any difference would be the storage's.
+      const exact = { ...sampleOptions, measureShapes: false, intraOpThreads: 1 };
+      const denseRun = await runSamples(densifySparseInitializers(result.model), { ...exact, label: 'dense pruned model' });
+      const sparseRun = await runSamples(result.model, { ...exact, label: `${job.output} (sparse)` });
+      const maxAbsError = measureAgreement(denseRun.outputs, sparseRun.outputs).maxAbsError;
       outcome.sparseStorageCheck = { identical: maxAbsError === 0, maxAbsError };
     }
   } else if (!verify) {

@@ -9,14 +9,17 @@ import type { ModelProto, ValueInfoProto } from '../onnx/types.js';
 import { createSession } from '../runtime/onnxruntime.js';
 import { randomInputs, type RandomInputOptions } from '../runtime/random-inputs.js';
 import type { HostTensor } from '../runtime/types.js';
+import { countMacs, type MacReport } from '../passes/prune/macs.js';
 
-/** A copy of `model` whose main graph also outputs every value its nodes produce. */
+/** A copy of `model` whose main graph also outputs every value its nodes (other than Constants) produce. */
 export function exposeAllValues(model: ModelProto): ModelProto {
   const graph = model.graph;
   if (graph === undefined) return model;
   const listed = new Set(graph.output.map((info) => info.name ?? ''));
   const extra: ValueInfoProto[] = [];
   for (const node of graph.node) {
+    // Constants have static dims; a sparse one's output cannot even be fetched.
+    if (node.opType === 'Constant') continue;
     for (const name of node.output) {
       if (name === '' || listed.has(name)) continue;
       listed.add(name);
@@ -37,6 +40,8 @@ export interface SampleOptions extends Pick<RandomInputOptions, 'shapeOverrides'
   measureShapes: boolean;
   /** How to name the model in errors. */
   label: string;
+  /** Threads inside one operator (default: the runtime's choice). 1 makes results bitwise repeatable. */
+  intraOpThreads?: number;
 }
 
 /** What {@link runSamples} saw. */
@@ -60,7 +65,11 @@ export async function runSamples(model: ModelProto | Uint8Array, options: Sample
     outputNames = (model.graph?.output ?? []).map((info) => info.name ?? '');
     bytes = serializeModel(options.measureShapes ? exposeAllValues(model) : model);
   }
-  const session = await createSession(bytes, { label: options.label, logLevel: 'fatal' });
+  const session = await createSession(bytes, {
+    label: options.label,
+    logLevel: 'fatal',
+    ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
+  });
   try {
     const own = outputNames ?? session.outputs.map((output) => output.name);
     const run: SampleRun = { shapes: new Map(), outputs: [] };
@@ -77,4 +86,19 @@ export async function runSamples(model: ModelProto | Uint8Array, options: Sample
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Multiply-accumulates of the main graph's Conv, ConvTranspose, Gemm and
+ * MatMul nodes, with shapes from one run on seeded inputs (what
+ * `inspect --macs [--shape ...]` needs).
+ * @throws MlctlError MLCTL_RUNTIME when onnxruntime cannot load or run the model.
+ */
+export async function measureMacs(
+  model: ModelProto,
+  options: Pick<SampleOptions, 'shapeOverrides' | 'dimValues' | 'defaultDim'> & { label?: string } = {},
+): Promise<MacReport> {
+  if (model.graph === undefined) return { total: 0, nodes: [], uncounted: [] };
+  const run = await runSamples(model, { ...options, samples: 1, seed: 0, measureShapes: true, label: options.label ?? 'model' });
+  return countMacs(model.graph, run.shapes);
 }

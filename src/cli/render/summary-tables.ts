@@ -24,6 +24,16 @@ export function renderSummary(summary: ModelSummary): string {
   return sections.filter((section) => section !== undefined).join('\n\n') + '\n';
 }
 
+/** The `--macs` table: multiply-accumulates per operator type and in total. */
+export function renderMacs(macs: { total: number; byOpType: Record<string, number>; uncounted: string[] }): string {
+  const table = newTable(['MACs by operator', 'MACs']);
+  table.options.colAligns = ['left', 'right'];
+  const rows = Object.entries(macs.byOpType).sort((a, b) => b[1] - a[1]);
+  table.push(...rows.map(([opType, count]) => [opType, formatCount(count)]), ['total', formatCount(macs.total)]);
+  const note = macs.uncounted.length > 0 ? `\n${formatCount(macs.uncounted.length)} node(s) not counted (shape unknown): ${macs.uncounted.slice(0, 5).join(', ')}${macs.uncounted.length > 5 ? ', …' : ''}` : '';
+  return `\n${table.toString()}${note}\n`;
+}
+
 /** Formats a count with thousands separators, independent of the user's locale. */
 export function formatCount(value: number): string {
   return value.toLocaleString('en-US');

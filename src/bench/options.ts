@@ -4,6 +4,7 @@
  * UsageError (exit 2) quoting the value, raised before anything is measured.
  */
 import { UsageError } from '../common/errors.js';
+import { parseShapeSpec } from '../common/shape-spec.js';
 import type { ExecutionProviderName, GraphOptimizationLevel } from '../runtime/types.js';
 import { parseAssertion } from './assertions.js';
 import { DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES } from './bootstrap.js';
@@ -75,17 +76,6 @@ function parseProviders(text: string): ExecutionProviderName[] {
   return [...new Set(names)] as ExecutionProviderName[];
 }
 
-/** Parses `name=1x3x224x224` (or `name=1,3,224,224`; `name=` for a scalar). */
-export function parseShape(text: string): [string, number[]] {
-  const split = text.lastIndexOf('=');
-  const name = split > 0 ? text.slice(0, split) : '';
-  const dimsText = text.slice(split + 1).trim();
-  const dims = dimsText === '' ? [] : dimsText.split(/[x,×]/).map((part) => (/^\s*\d+\s*$/.test(part) ? Number(part) : Number.NaN));
-  if (name === '' || !dims.every((dim) => Number.isSafeInteger(dim))) {
-    throw new UsageError(`--shape '${text}' is not name=dims; expected e.g. input=1x3x224x224`);
-  }
-  return [name, dims];
-}
 
 function parseWarmup(text: string): number | 'auto' {
   if (text.trim().toLowerCase() === 'auto') return 'auto';
@@ -124,7 +114,7 @@ export function settingsFromOptions(models: readonly string[], options: BenchCli
     throw new UsageError('--max-regression needs something to compare with: --vs <baseline.onnx> or --baseline <report.json>');
   }
   for (const text of options.assert) parseAssertion(text);
-  const shapes = Object.fromEntries(options.shape.map(parseShape));
+  const shapes = Object.fromEntries(options.shape.map(parseShapeSpec));
   const seed = parseSeed(options.seed);
   const iterations = options.iterations === undefined ? null : parsePositiveInteger(options.iterations, '--iterations');
   return {

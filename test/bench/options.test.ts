@@ -3,7 +3,8 @@
  * errors (exit 2) for bad values and combinations.
  */
 import { describe, expect, it } from 'vitest';
-import { outputTargets, parseShape, settingsFromOptions, type BenchCliOptions } from '../../src/bench/options.js';
+import { outputTargets, settingsFromOptions, type BenchCliOptions } from '../../src/bench/options.js';
+import { parseShapeSpec as parseShape } from '../../src/common/shape-spec.js';
 import { formatDuration, formatRate, parseDurationMs, parseIntegerList, parsePercent } from '../../src/bench/units.js';
 import { UsageError } from '../../src/common/errors.js';
 
@@ -124,7 +125,7 @@ describe('settingsFromOptions', () => {
     [{ assert: ['p95<20'] }, "--assert 'p95<20' needs a time unit after 20 (ns, us, ms or s)"],
     [{ warmup: 'some' }, "--warmup 'some' is neither 'auto' nor a number of runs"],
     [{ seed: '-1' }, "--seed '-1' is not an integer from 0 to 4294967295"],
-    [{ shape: ['1x3'] }, "--shape '1x3' is not name=dims; expected e.g. input=1x3x224x224"],
+    [{ shape: ['1x3'] }, "--shape '1x3' is not name=dims; expected e.g. --shape input=1,3,224,224"],
     [{ concurrency: '0' }, "--concurrency '0' is not a positive integer"],
   ])('rejects %j', (overrides, message) => {
     expect(usageMessage(() => settingsFromOptions(['m.onnx'], { ...defaults, ...overrides }))).toBe(message);

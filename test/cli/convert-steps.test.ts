@@ -74,7 +74,7 @@ describe('convert step options', () => {
     [['--external-data', '--inline-data'], '--external-data and --inline-data contradict each other; pass one of them'],
     [['--simplify', '--min-cosine', '0.9'], '--min-cosine needs a comparison: --check <n>, or --fp16 with verification'],
     [['--fp16', '--no-verify', '--seed', '1'], '--seed needs a comparison: --check <n>, or --fp16 with verification'],
-    [['--shape', 'x=1,a'], "--shape 'x=1,a' is not of the form name=d1,d2,…; e.g. --shape input=1,3,224,224"],
+    [['--shape', 'x=1,a'], "--shape 'x=1,a' is not name=dims; expected e.g. --shape input=1,3,224,224"],
     [['--shape', 'x=1', '--shape', 'x=2'], "--shape gives input 'x' twice; give each input once"],
     [['--simplify', '--simplify-skip', 'nope'], "--simplify-skip 'nope' is not a simplify rewrite; expected some of lift-constants, remove-identity, remove-dropout, dead-code, dedupe-initializers, fold-constants, fuse-conv-bn, fuse-matmul-add"],
     [['--check', '0'], "--check '0' is not a positive integer"],

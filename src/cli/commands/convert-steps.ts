@@ -13,6 +13,7 @@ import { parseByteSize } from '../../passes/convert/io/byte-size.js';
 import type { DataLayoutRequest } from '../../passes/convert/io/data-layout.js';
 import type { SimplifyStep } from '../../passes/convert/simplify/types.js';
 import type { OptionDefinition } from '../command-definition.js';
+import { collectShape } from '../option-parsers.js';
 
 /** Rewrites `--simplify-skip` accepts (the pass's list; repeated here so that --help needs no heavy import). */
 const simplifyStepNames: readonly SimplifyStep[] = [
@@ -42,14 +43,6 @@ export interface ConvertStepsCliOptions {
   inlineData?: boolean;
 }
 
-function parseShape(value: string, previous: unknown): Record<string, number[]> {
-  const shapes = typeof previous === 'object' && previous !== null ? (previous as Record<string, number[]>) : {};
-  const match = /^([^=]+)=([0-9]+(?:,[0-9]+)*)$/.exec(value);
-  if (match === null) throw new UsageError(`--shape '${value}' is not of the form name=d1,d2,…; e.g. --shape input=1,3,224,224`);
-  const name = match[1]!;
-  if (name in shapes) throw new UsageError(`--shape gives input '${name}' twice; give each input once`);
-  return { ...shapes, [name]: match[2]!.split(',').map(Number) };
-}
 
 function parseList(flag: string) {
   return (value: string, previous: unknown): string[] => {
@@ -89,7 +82,7 @@ function parseCosine(value: string): number {
 
 /** The option table, for `convert`'s definition. */
 export const convertStepOptions: readonly OptionDefinition[] = [
-  { flags: '--shape <name=dims>', description: 'fix an input\'s dims and propagate shapes, e.g. x=1,3,224,224 (repeatable)', parse: parseShape },
+  { flags: '--shape <name=dims>', description: 'fix an input\'s dims and propagate shapes, e.g. x=1,3,224,224 (repeatable)', parse: collectShape },
   { flags: '--simplify', description: 'remove dead nodes, Identity and inference Dropout, duplicate and unused initializers; fold constants; fuse Conv+BatchNormalization and MatMul+Add into Gemm' },
   { flags: '--simplify-skip <steps>', description: `leave out simplify rewrites, comma-separated: ${simplifyStepNames.join(', ')}`, parse: parseSteps },
   { flags: '--fold-limit <size>', description: 'most bytes constant folding may add to the model in total (default 64KiB)', parse: (value) => parseByteSize(value, '--fold-limit') },

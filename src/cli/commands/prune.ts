@@ -4,6 +4,7 @@
  * onnxruntime.
  */
 import { MlctlError, UsageError } from '../../common/errors.js';
+import { collectShape } from '../option-parsers.js';
 import { defineCommand } from '../command-definition.js';
 
 /** Operator types `--op-types` accepts (the pass's list; repeated here so that --help needs no heavy import). */
@@ -74,12 +75,6 @@ function parseCosine(value: string): number {
   return number;
 }
 
-function parseShape(value: string, previous: unknown): Record<string, number[]> {
-  const shapes = typeof previous === 'object' && previous !== null ? (previous as Record<string, number[]>) : {};
-  const match = /^([^=]+)=([0-9]+(?:,[0-9]+)*)$/.exec(value);
-  if (match === null) throw new UsageError(`--shape '${value}' is not of the form name=d1,d2,…; e.g. --shape input=1,3,224,224`);
-  return { ...shapes, [match[1]!]: match[2]!.split(',').map(Number) };
-}
 
 export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>({
   name: 'prune',
@@ -109,7 +104,7 @@ export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>(
     { flags: '--no-verify', description: 'do not compare the models in onnxruntime (channels still runs the original once)' },
     { flags: '--samples <n>', description: 'random input sets to compare on', parse: parseCount('samples', 1), defaultValue: '2' },
     { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine },
-    { flags: '--shape <name=dims>', description: 'input shape for the runs, e.g. x=1,3,640,640 (repeatable; dynamic dims default to 1)', parse: parseShape },
+    { flags: '--shape <name=dims>', description: 'input shape for the runs, e.g. x=1,3,640,640 (repeatable; dynamic dims default to 1)', parse: collectShape },
     { flags: '--seed <n>', description: 'seed of the random inputs', parse: parseCount('seed'), defaultValue: '0' },
     { flags: '--force', description: 'overwrite an existing output file' },
   ],

@@ -20,7 +20,8 @@ export interface BenchCliOptions {
   interOpThreads?: string;
   graphOptimization: string;
   executionMode: string;
-  concurrency: string;
+  /** Calls in flight (default 1); with --url, levels such as 1,4,16,64. */
+  concurrency?: string;
   seed: string;
   shape: string[];
   inputs?: string;
@@ -39,6 +40,18 @@ export interface BenchCliOptions {
   junit?: string;
   html?: string;
   force?: boolean;
+  /** Load-client mode: the base URL of a KServe V2 server to drive instead of local models. */
+  url?: string;
+  /** With --url: the model name on the server. */
+  model?: string;
+  /** With --url: the model version (the server's default when absent). */
+  modelVersion?: string;
+  /** With --url: send tensors as Triton binary data instead of JSON. */
+  binary?: boolean;
+  /** With --url: bearer API key (default: env MLCTL_API_KEY). */
+  apiKey?: string;
+  /** With --url: failed requests tolerated per concurrency level (default 0). */
+  maxFailures?: string;
 }
 
 /** Execution providers mlctl knows how to ask for. */
@@ -99,14 +112,18 @@ function choice<T extends string>(text: string, option: string, allowed: readonl
  * @throws UsageError for a bad value or a combination that does not make sense.
  */
 export function settingsFromOptions(models: readonly string[], options: BenchCliOptions): BenchSettings {
-  if (models.length === 0) throw new UsageError('no model given; expected mlctl bench <model.onnx...>');
+  if (options.url !== undefined) return endpointSettings(models, options);
+  if (models.length === 0) throw new UsageError('no model given; expected mlctl bench <model.onnx...> (or --url <server> --model <name>)');
+  for (const flag of ['model', 'modelVersion', 'binary', 'apiKey', 'maxFailures'] as const) {
+    if (options[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --url only`);
+  }
   if (options.iterations !== undefined && options.duration !== undefined) {
     throw new UsageError('--iterations and --duration both say when to stop; give one of them');
   }
   if (options.inputs !== undefined && (options.batch !== undefined || options.shape.length > 0)) {
     throw new UsageError('--inputs gives the tensors themselves; --batch and --shape apply to random inputs only');
   }
-  const concurrency = parsePositiveInteger(options.concurrency, '--concurrency');
+  const concurrency = parsePositiveInteger(options.concurrency ?? '1', '--concurrency');
   if (options.vs !== undefined && concurrency > 1) {
     throw new UsageError('--vs runs the two models interleaved, one call at a time; it cannot be combined with --concurrency');
   }
@@ -155,4 +172,23 @@ export function outputTargets(options: BenchCliOptions): OutputTargets {
   const repeated = files.find((file, index) => files.indexOf(file) !== index);
   if (repeated !== undefined) throw new UsageError(`'${repeated}' is given for two reports; give each report its own file`);
   return targets;
+}
+
+/**
+ * Settings of the load-client mode (`--url`): a server's model instead of
+ * local files. Session options do not apply; `--concurrency` is a list of
+ * levels there (see {@link endpointConcurrency}).
+ */
+function endpointSettings(models: readonly string[], options: BenchCliOptions): BenchSettings {
+  if (models.length > 0) throw new UsageError(`--url benchmarks a server's model; drop the model files (${models.join(', ')}) or --url`);
+  if (options.model === undefined || options.model === '') throw new UsageError('--url needs --model <name>: the model to drive on the server');
+  for (const [flag, value] of [['--vs', options.vs], ['--batch', options.batch], ['--threads', options.threads], ['--inputs', options.inputs], ['--iterations', options.iterations]] as const) {
+    if (value !== undefined) throw new UsageError(`${flag} does not apply to --url (the server runs the model)`);
+  }
+  return settingsFromOptions([options.url!], { ...options, url: undefined, model: undefined, modelVersion: undefined, binary: undefined, apiKey: undefined, maxFailures: undefined, concurrency: '1' });
+}
+
+/** `--concurrency` with --url: levels, comma-separated, e.g. 1,4,16,64 (default: those four). */
+export function endpointConcurrency(options: BenchCliOptions): number[] {
+  return options.concurrency === undefined ? [1, 4, 16, 64] : parseIntegerList(options.concurrency, '--concurrency');
 }

@@ -118,3 +118,33 @@ describe('runEndpointBench', () => {
     }
   }, 30_000);
 });
+
+describe('mlctl bench --url (the CLI wiring)', () => {
+  it('drives the server at each --concurrency level and reports one row each, with gates', { timeout: 60_000 }, async () => {
+    const { runCli } = await import('../helpers/run-cli.js');
+    const result = await runCli([
+      'bench', '--url', server.url, '--model', 'mlp', '--api-key', 'k', '--binary',
+      '--concurrency', '1,4', '--duration', '500ms', '--assert', 'p50<5s', '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout) as { rows: { target: { kind: string; name: string } }[]; gates: { name: string; verdict: string }[] };
+    expect(report.rows).toHaveLength(2);
+    expect(report.rows.every((row) => row.target.kind === 'endpoint' && row.target.name === 'mlp')).toBe(true);
+    // Per level: the --assert gate and the failed-requests gate.
+    expect(report.gates.map((gate) => gate.name).sort()).toEqual(['failed requests <= 0', 'failed requests <= 0', 'p50<5s', 'p50<5s']);
+    expect(report.gates.every((gate) => gate.verdict === 'pass')).toBe(true);
+  });
+
+  it.each([
+    [['--url', 'http://127.0.0.1:1'], 'mlctl: error: --url needs --model <name>: the model to drive on the server'],
+    [['m.onnx', '--url', 'http://127.0.0.1:1', '--model', 'm'], "mlctl: error: --url benchmarks a server's model; drop the model files (m.onnx) or --url"],
+    [['m.onnx', '--model', 'm'], 'mlctl: error: --model applies to --url only'],
+    [['--url', 'http://127.0.0.1:1', '--model', 'm', '--vs', 'b.onnx'], 'mlctl: error: --vs does not apply to --url (the server runs the model)'],
+  ])('refuses %j with exit 2', { timeout: 30_000 }, async (args, message) => {
+    const { runCli } = await import('../helpers/run-cli.js');
+    const result = await runCli(['bench', ...args]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(message);
+  });
+});

@@ -30,6 +30,12 @@ export interface CompareOptions {
   tolerance?: Tolerance;
   /** Full input shapes by name (the dims `--shape` set), for both models. */
   shapeOverrides?: Record<string, readonly number[]>;
+  /**
+   * A folder of real inputs (one .pb/.npy/.json file per input, see
+   * src/runtime/input-files.ts), compared instead of random inputs: one run.
+   * (Random values are no substitute for inputs such as a sample rate.)
+   */
+  inputsDir?: string;
 }
 
 /** How one output compares, worst over all runs. */
@@ -135,7 +141,14 @@ export async function compareModels(original: Uint8Array, converted: Uint8Array,
     let firstFeeds: Record<string, HostTensor> | undefined;
     let firstOutputs: Record<string, HostTensor> | undefined;
     let lastError = '';
-    const policies = hasDynamicDims(referenceSession.inputs) ? dynamicDimPolicies : dynamicDimPolicies.slice(2);
+    const policies = options.inputsDir !== undefined ? []
+      : hasDynamicDims(referenceSession.inputs) ? dynamicDimPolicies : dynamicDimPolicies.slice(2);
+    if (options.inputsDir !== undefined) {
+      const { readInputDir } = await import('../runtime/input-files.js');
+      firstFeeds = (await readInputDir(options.inputsDir, referenceSession.inputs)).feeds;
+      firstOutputs = await referenceSession.run(firstFeeds);
+      shapeOverrides = Object.fromEntries(Object.entries(firstFeeds).map(([name, tensor]) => [name, tensor.dims]));
+    }
     for (const policy of policies) {
       const shapes = shapesFor(referenceSession.inputs, policy, fixed);
       try {
@@ -153,7 +166,7 @@ export async function compareModels(original: Uint8Array, converted: Uint8Array,
     }
     candidate = await createSession(converted, { label: 'the converted model', logLevel: 'fatal' });
     const checks = new Map<string, OutputCheck>();
-    const runs = Math.max(1, options.runs);
+    const runs = options.inputsDir !== undefined ? 1 : Math.max(1, options.runs);
     for (let run = 0; run < runs; run++) {
       const feeds = run === 0 ? firstFeeds : randomInputs(referenceSession.inputs, { seed: seed + run, shapeOverrides });
       const expected = run === 0 ? firstOutputs : await referenceSession.run(feeds);

@@ -41,6 +41,8 @@ export interface ConvertSteps {
   minCosine?: number;
   /** Seed of the random check inputs (default 0). */
   seed?: number;
+  /** A folder of real inputs for the check's first input set (`--inputs`). */
+  inputsDir?: string;
 }
 
 /** What the steps start from. */
@@ -160,6 +162,7 @@ export async function runConvertSteps(input: ConvertStepsInput, steps: ConvertSt
         seed: steps.seed ?? 0,
         ...(steps.fp16 === undefined ? { tolerance: DEFAULT_CHECK_TOLERANCE } : {}),
         ...(steps.shapes === undefined ? {} : { shapeOverrides: steps.shapes }),
+        ...(steps.inputsDir === undefined ? {} : { inputsDir: steps.inputsDir }),
       }));
       if (compared.skipped !== undefined) outcome.checkSkipped = compared.skipped;
       else outcome.check = compared.comparison;

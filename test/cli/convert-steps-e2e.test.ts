@@ -125,3 +125,30 @@ describe('mlctl convert steps', () => {
     expect(result.stdout).toMatch(/│ Nodes\s+│ 689\s+│ 325 \(−52\.8%\)\s+│/);
   });
 });
+
+describe('mlctl convert --check --inputs', () => {
+  it('checks Silero VAD on real inputs from a folder, which random inputs cannot drive', { timeout: 60_000 }, async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const { sileroVadModel } = await import('../helpers/paths.js');
+    const dir = out('silero-inputs');
+    await mkdir(dir);
+    const chunk = Array.from({ length: 512 }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16000));
+    await writeFile(path.join(dir, 'input.json'), JSON.stringify({ dims: [1, 512], data: chunk }));
+    await writeFile(path.join(dir, 'state.json'), JSON.stringify({ dims: [2, 1, 128], data: new Array(256).fill(0) }));
+    await writeFile(path.join(dir, 'sr.json'), JSON.stringify({ dims: [], data: [16000] }));
+    const target = out('silero.simplified.onnx');
+    const result = await runCli(['convert', sileroVadModel, '-o', target, '--simplify', '--check', '1', '--inputs', dir, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const document = JSON.parse(result.stdout) as { steps: { check?: { runs: number; outputs: { name: string; maxAbsError: number }[] } } };
+    expect(document.steps.check?.runs).toBe(1);
+    expect(document.steps.check?.outputs.map((o) => o.name).sort()).toEqual(['output', 'stateN']);
+    for (const output of document.steps.check!.outputs) expect(output.maxAbsError).toBeLessThan(1e-4);
+  });
+
+  it('needs a comparison to use --inputs (exit 2)', { timeout: 30_000 }, async () => {
+    const result = await runCli(['convert', ppOcrClsModel, '-o', out('x.onnx'), '--simplify', '--inputs', tempDir]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe('mlctl: error: --inputs needs a comparison: --check <n>, or --fp16 with verification');
+  });
+});

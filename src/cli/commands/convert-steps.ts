@@ -38,6 +38,7 @@ export interface ConvertStepsCliOptions {
   verify?: boolean;
   minCosine?: number;
   seed?: number | string;
+  inputs?: string;
   externalData?: boolean;
   threshold?: number;
   inlineData?: boolean;
@@ -96,6 +97,7 @@ export const convertStepOptions: readonly OptionDefinition[] = [
   { flags: '--no-verify', description: 'with --fp16: do not compare the result with the float32 model' },
   { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity to the original\'s is below x', parse: parseCosine },
   { flags: '--seed <n>', description: 'seed of the random check inputs (default 0)', parse: parseSeed },
+  { flags: '--inputs <dir>', description: 'compare on these real inputs instead of random ones (one run): one .pb (TensorProto), .npy or .json file per input, named after it' },
   { flags: '--external-data', description: 'store weights in one aligned data file next to the output (<out>.data)' },
   { flags: '--threshold <size>', description: 'with --external-data: smallest tensor to move out, e.g. 1KB (default), 4MiB', parse: (value) => parseByteSize(value, '--threshold') },
   { flags: '--inline-data', description: 'store every weight inside the .onnx file (refused beyond 2 GiB)' },
@@ -130,6 +132,7 @@ export function planConvertSteps(options: ConvertStepsCliOptions): ConvertStepsP
   const checks = options.check !== undefined || (fp16 && options.verify !== false);
   needs(options.minCosine !== undefined && !checks, '--min-cosine', 'a comparison: --check <n>, or --fp16 with verification');
   needs(options.seed !== undefined && !checks, '--seed', 'a comparison: --check <n>, or --fp16 with verification');
+  needs(options.inputs !== undefined && !checks, '--inputs', 'a comparison: --check <n>, or --fp16 with verification');
 
   const steps: ConvertSteps = {};
   const parameters: Record<string, unknown> = {};
@@ -164,6 +167,10 @@ export function planConvertSteps(options: ConvertStepsCliOptions): ConvertStepsP
   if (options.verify === false) steps.verify = false;
   if (options.minCosine !== undefined) steps.minCosine = options.minCosine;
   if (options.seed !== undefined) steps.seed = Number(options.seed);
+  if (options.inputs !== undefined) {
+    steps.inputsDir = options.inputs;
+    parameters['inputs'] = options.inputs;
+  }
 
   let data: DataLayoutRequest = { mode: 'keep' };
   if (options.externalData === true) {

@@ -1,0 +1,327 @@
+/**
+ * The service behind `mlctl quantize --mode static`: load, prepare (opset 13,
+ * BatchNormalization folded, ...), calibrate activation ranges on the
+ * calibration samples, write the QDQ model, optionally search for the nodes
+ * to keep in float until an accuracy target is met, verify against the float
+ * model, measure the per-tensor debug report, and save with provenance.
+ * Never prints; returns a structured outcome.
+ */
+import { assertWritable } from '../../common/atomic-file.js';
+import { MlctlError, UsageError } from '../../common/errors.js';
+import { sha256File } from '../../common/hash.js';
+import { sameFile } from '../../common/same-file.js';
+import { MAX_PROTOBUF_BYTES } from '../../onnx/codec.js';
+import { loadExternalDataInline } from '../../onnx/external-data.js';
+import { loadModel, saveModel, serializeModel } from '../../onnx/model-io.js';
+import { withProvenance } from '../../onnx/provenance.js';
+import type { GraphProto } from '../../onnx/types.js';
+import { convertOpset } from '../../passes/convert/opset/index.js';
+import { defaultWeightKernel, type KernelResult, type WeightKernel } from '../../passes/quantize/index.js';
+import {
+  calibrationTensors,
+  prepareForStatic,
+  quantizeStatic,
+  type PrepareReport,
+  type StaticQuantizeOptions,
+  type StaticQuantizeReport,
+  type StaticQuantizeResult,
+} from '../../passes/quantize/static/index.js';
+import { readInputDir } from '../../runtime/input-files.js';
+import { createSession } from '../../runtime/onnxruntime.js';
+import type { IoMeta } from '../../runtime/types.js';
+import { evaluateCandidate, runAll, type AccuracyMetrics, type AccuracyTarget, type ReferenceSet } from './accuracy.js';
+import { collectRanges } from './collect-ranges.js';
+import type { CalibrationSettings } from './range-collectors.js';
+import { randomSamples, samplesFromDir, samplesFromFeeds, type Feeds, type SampleSource } from './samples.js';
+import { selectFloatNodes, type RankingMethod, type SelectionResult } from './selection.js';
+import { activationSqnr, type TensorSqnr } from './sqnr-report.js';
+
+/** Where the calibration samples come from. */
+export interface CalibrationInput {
+  /** A folder of samples (see samples.ts). */
+  dir?: string;
+  /** This many seeded random samples instead. */
+  random?: number;
+  /** Use at most this many samples. */
+  limit?: number;
+  /** Seed of random samples (default 0). */
+  seed?: number;
+  /** Shapes of random samples' inputs with dynamic dims. */
+  shapeOverrides?: Record<string, readonly number[]>;
+}
+
+/** What to do. */
+export interface StaticQuantizeJob {
+  input: string;
+  /** Required unless `dryRun`. */
+  output?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  calibration: CalibrationInput;
+  settings: CalibrationSettings;
+  options: Omit<StaticQuantizeOptions, 'forceFloat' | 'weightKernel'>;
+  /** Keep the most harmful nodes in float until this is met. */
+  target?: AccuracyTarget;
+  /** How the search measures each node's sensitivity (see selection.ts). */
+  ranking?: RankingMethod;
+  /** A folder with one file per model input: the sample verification and the search use instead of calibration samples. */
+  inputsDir?: string;
+  /** Compare with the float model (default true). */
+  verify?: boolean;
+  /** Fail (MLCTL_CHECK_FAILED, exit 1) and write nothing when the worst output cosine is below this. */
+  minCosine?: number;
+  /** Measure the per-tensor SQNR report. */
+  debugReport?: boolean;
+  /** Bytes of exposed tensors one calibration run may hold. */
+  budgetBytes?: number;
+  /** For provenance. */
+  toolVersion: string;
+  parameters: Record<string, unknown>;
+  /** Progress messages (e.g. for a spinner). */
+  onProgress?: (message: string) => void;
+}
+
+/** What happened. */
+export interface StaticQuantizeOutcome {
+  input: { path: string; sizeBytes: number };
+  output?: { path: string; sizeBytes: number; externalData?: { path: string; sizeBytes: number } };
+  quantizedSizeBytes: number;
+  dryRun: boolean;
+  prepare: PrepareReport;
+  calibration: {
+    method: CalibrationSettings['method'];
+    movingAverage: boolean;
+    source: string;
+    random: boolean;
+    samples: number;
+    passes: number;
+    /** Tensors measured, and those that got a range. */
+    tensors: number;
+    ranged: number;
+    skipped: { tensor: string; reason: string }[];
+    runs: number;
+    largestRunTensors: number;
+    largestRunBytes: number;
+  };
+  report: StaticQuantizeReport;
+  selection?: SelectionResult;
+  /** Undefined with verify: false and no target. */
+  verification?: { samples: number; source: string; metrics: AccuracyMetrics };
+  debug?: TensorSqnr[];
+  gate?: { minCosine: number; worstCosine: number | null; passed: boolean };
+  warnings: string[];
+  /** `reference`: running the float model on the samples verification and the search use. */
+  timingsMs: { load: number; calibrate: number; quantize: number; reference: number; select: number; verify: number; save: number; total: number };
+}
+
+/** The warning random calibration data earns (the CLI prints it before calibrating). */
+export function randomCalibrationWarning(count: number): string {
+  return `calibrating on ${count} random sample${count === 1 ? '' : 's'}: ranges measured on noise are not those of real inputs, so accuracy on real data can be much worse than reported here; pass --calibration <dir> with real samples`;
+}
+
+/** Samples the search and verification use when no `--inputs` folder is given. */
+const EVALUATION_SAMPLES = 8;
+
+async function checkPaths(job: StaticQuantizeJob): Promise<string | undefined> {
+  if (job.dryRun === true) return undefined;
+  if (job.output === undefined || job.output === '') throw new UsageError('quantize needs an output path: pass -o <out.onnx>, or --dry-run to only see the plan');
+  if (await sameFile(job.output, job.input)) {
+    throw new UsageError(`the output path '${job.output}' is the input model; quantize never overwrites its input`, { hint: 'choose another -o path' });
+  }
+  return job.output;
+}
+
+async function sampleSource(job: StaticQuantizeJob, inputs: readonly IoMeta[], warnings: string[]): Promise<SampleSource> {
+  const { dir, random, limit } = job.calibration;
+  if (dir !== undefined && random !== undefined) throw new UsageError('--calibration and --calibration-random both say where samples come from; give one of them');
+  if (dir !== undefined) return samplesFromDir(dir, inputs, limit);
+  if (random !== undefined) {
+    if (random < 1) throw new UsageError(`--calibration-random ${random} asks for no samples; give 1 or more`);
+    warnings.push(randomCalibrationWarning(random));
+    return randomSamples(limit === undefined ? random : Math.min(random, limit), inputs, {
+      seed: job.calibration.seed ?? 0,
+      ...(job.calibration.shapeOverrides === undefined ? {} : { shapeOverrides: job.calibration.shapeOverrides }),
+    });
+  }
+  throw new UsageError('--mode static needs calibration data: pass --calibration <dir> (real input samples) or --calibration-random N', {
+    hint: 'a folder with one .pb/.npy/.json file per sample, or one sub-folder per sample for models with several inputs',
+  });
+}
+
+/** Caches quantized weights across the many builds of the search. */
+function cachingKernel(): WeightKernel {
+  const cache = new Map<string, KernelResult>();
+  return (request) => {
+    const key = `${request.key}|${request.options.type}|${request.options.axis ?? 'tensor'}|${request.options.symmetric}|${request.options.reduceRange}`;
+    const cached = cache.get(key);
+    if (cached !== undefined) return cached;
+    const result = defaultWeightKernel(request);
+    cache.set(key, result);
+    return result;
+  };
+}
+
+/**
+ * Runs the job.
+ * @throws UsageError (exit 2) for missing calibration data or output path; MLCTL_OUTPUT_EXISTS;
+ *   the model layer's errors and MLCTL_BAD_INPUT for bad inputs or samples (exit 3); MLCTL_UNSUPPORTED
+ *   when the opset cannot be raised to 13; MLCTL_RUNTIME when onnxruntime cannot run a model (exit 4).
+ */
+export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<StaticQuantizeOutcome> {
+  const started = performance.now();
+  const progress = job.onProgress ?? (() => undefined);
+  const output = await checkPaths(job);
+  if (output !== undefined) await assertWritable(output, { force: job.force === true });
+  const sourceSha256 = output === undefined ? undefined : sha256File(job.input);
+  sourceSha256?.catch(() => undefined);
+  const warnings: string[] = [];
+
+  const loaded = await loadModel(job.input);
+  // Static mode works on models held whole in memory (onnxruntime takes them as bytes).
+  const original = await loadExternalDataInline(loaded);
+  const prepared = prepareForStatic(original, { convertOpset: (model, target) => convertOpset(model, target) });
+  if (prepared.report.opsetConversionError !== undefined) {
+    throw new MlctlError('MLCTL_UNSUPPORTED', `cannot quantize '${job.input}' statically: ${prepared.report.opsetConversionError}`);
+  }
+  const originalBytes = serializeModel(original);
+  const inputs = await modelInputs(originalBytes);
+  const source = await sampleSource(job, inputs, warnings);
+  const loadedAt = performance.now();
+
+  progress(`calibrating on ${source.description}`);
+  const graph = prepared.model.graph as GraphProto;
+  const tensors = calibrationTensors(graph, job.options.exclude ?? []);
+  const calibration = await collectRanges(prepared.model, tensors, source, {
+    ...job.settings,
+    ...(job.budgetBytes === undefined ? {} : { budgetBytes: job.budgetBytes }),
+    onSample: (pass, index) => progress(`calibrating: pass ${pass + 1}, sample ${index + 1}/${source.count}`),
+  });
+  const calibratedAt = performance.now();
+
+  const kernel = cachingKernel();
+  const quantize = (forceFloat: readonly string[]): StaticQuantizeResult =>
+    quantizeStatic(prepared.model, calibration.ranges, { ...job.options, forceFloat, weightKernel: kernel });
+  let result = quantize([]);
+  const quantizedAt = performance.now();
+
+  let reference: { set: ReferenceSet; source: string } | undefined;
+  const needReference = job.target !== undefined || job.verify !== false || job.debugReport === true;
+  if (needReference) reference = await referenceSet(job, inputs, source, originalBytes);
+  const referencedAt = performance.now();
+
+  let selection: SelectionResult | undefined;
+  if (job.target !== undefined && reference !== undefined) {
+    const set = reference.set;
+    const candidates = result.report.nodes.filter((n) => n.action === 'quantized' && n.ownsError).map((n) => ({ node: n.key, opType: n.opType }));
+    selection = await selectFloatNodes(candidates, job.target, (forceFloat) => evaluateCandidate(serializeModel(quantize(forceFloat).model), set), {
+      onEvaluation: (done, planned) => progress(`searching for sensitive nodes: model ${done} of about ${planned}`),
+      ...(job.ranking === undefined ? {} : { ranking: job.ranking }),
+    });
+    if (selection.keptFloat.length > 0) result = quantize(selection.keptFloat);
+    if (!selection.met) warnings.push('the accuracy target is not met even with every candidate node in float');
+  }
+  const selectedAt = performance.now();
+
+  let verification: StaticQuantizeOutcome['verification'];
+  if (reference !== undefined && (job.verify !== false || job.target !== undefined)) {
+    progress('verifying against the float model');
+    const metrics = selection !== undefined ? selection.final : await evaluateCandidate(serializeModel(result.model), reference.set);
+    verification = { samples: reference.set.feeds.length, source: reference.source, metrics };
+  }
+  let debug: TensorSqnr[] | undefined;
+  if (job.debugReport === true && reference !== undefined) {
+    progress('measuring per-tensor SQNR');
+    debug = await activationSqnr(prepared.model, result.model, result.report.activations, samplesFromFeeds(reference.set.feeds, reference.source), {
+      ...(job.budgetBytes === undefined ? {} : { budgetBytes: job.budgetBytes }),
+    });
+  }
+  const verifiedAt = performance.now();
+
+  const quantizedSizeBytes = serializeModel(result.model).byteLength;
+  const outcome: StaticQuantizeOutcome = {
+    input: { path: job.input, sizeBytes: loaded.sizeBytes },
+    quantizedSizeBytes,
+    dryRun: job.dryRun === true,
+    prepare: prepared.report,
+    calibration: {
+      method: job.settings.method,
+      movingAverage: job.settings.movingAverage === true,
+      source: source.description,
+      random: source.random,
+      samples: calibration.samples,
+      passes: calibration.passes,
+      tensors: tensors.length,
+      ranged: calibration.ranges.size,
+      skipped: calibration.skipped,
+      runs: calibration.stats.runs,
+      largestRunTensors: calibration.stats.largestGroupTensors,
+      largestRunBytes: calibration.stats.largestGroupBytes,
+    },
+    report: result.report,
+    warnings,
+    timingsMs: {
+      load: loadedAt - started,
+      calibrate: calibratedAt - loadedAt,
+      quantize: quantizedAt - calibratedAt,
+      reference: referencedAt - quantizedAt,
+      select: selectedAt - referencedAt,
+      verify: verifiedAt - selectedAt,
+      save: 0,
+      total: 0,
+    },
+  };
+  if (selection !== undefined) outcome.selection = selection;
+  if (verification !== undefined) outcome.verification = verification;
+  if (debug !== undefined) outcome.debug = debug;
+  if (job.minCosine !== undefined) {
+    const worst = verification?.metrics.worstCosine ?? null;
+    outcome.gate = { minCosine: job.minCosine, worstCosine: worst, passed: worst !== null && worst >= job.minCosine };
+  }
+
+  if (output !== undefined && outcome.gate?.passed !== false) {
+    const model = withProvenance(result.model, {
+      toolVersion: job.toolVersion,
+      command: 'quantize',
+      parameters: job.parameters,
+      sourceSha256: await (sourceSha256 as Promise<string>),
+    });
+    const needsExternal = quantizedSizeBytes > MAX_PROTOBUF_BYTES - (1 << 20);
+    const saved = await saveModel(model, output, {
+      force: job.force === true,
+      ...(needsExternal ? { externalData: { location: `${output.split(/[\\/]/).pop() ?? 'model'}.data` } } : {}),
+    });
+    outcome.output = { path: saved.path, sizeBytes: saved.sizeBytes };
+    if (saved.externalData !== undefined) outcome.output.externalData = { path: saved.externalData.path, sizeBytes: saved.externalData.sizeBytes };
+  }
+  const savedAt = performance.now();
+  outcome.timingsMs.save = savedAt - verifiedAt;
+  outcome.timingsMs.total = savedAt - started;
+  return outcome;
+}
+
+/** The model's inputs as onnxruntime sees them. */
+async function modelInputs(bytes: Uint8Array): Promise<IoMeta[]> {
+  const session = await createSession(bytes, { label: 'the original model', logLevel: 'fatal' });
+  try {
+    return [...session.inputs];
+  } finally {
+    await session.release();
+  }
+}
+
+/** The samples verification and the search use, and the float model's outputs on them. */
+async function referenceSet(job: StaticQuantizeJob, inputs: readonly IoMeta[], source: SampleSource, originalBytes: Uint8Array): Promise<{ set: ReferenceSet; source: string }> {
+  const feeds: Feeds[] = [];
+  let description: string;
+  if (job.inputsDir !== undefined) {
+    feeds.push((await readInputDir(job.inputsDir, inputs)).feeds);
+    description = `the inputs in '${job.inputsDir}'`;
+  } else {
+    const count = Math.min(source.count, EVALUATION_SAMPLES);
+    for (let i = 0; i < count; i++) feeds.push(await source.load(i));
+    description = `the first ${count} calibration sample${count === 1 ? '' : 's'}`;
+  }
+  const outputs = await runAll(originalBytes, feeds, 'the original model');
+  return { set: { feeds, outputs }, source: description };
+}
+

@@ -1,0 +1,61 @@
+/**
+ * End-to-end tests of `mlctl quantize --mode static`: the built CLI in a
+ * child process, checking exit codes, stdout, stderr and the file written.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/onnx/model-io.js';
+import { repoRoot } from '../helpers/paths.js';
+import { assertCliBuilt, runCli } from '../helpers/run-cli.js';
+import { runModel } from '../passes/quantize/helpers.js';
+
+const convNet = path.join(repoRoot, 'fixtures/models/conv-net.onnx');
+let dir = '';
+
+beforeAll(async () => {
+  assertCliBuilt();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mlctl-static-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mlctl quantize --mode static', () => {
+  it('quantizes with random calibration, warns loudly first, prints JSON, writes a model that runs', async () => {
+    const output = path.join(dir, 'conv-net.qdq.onnx');
+    const result = await runCli(['quantize', convNet, '-o', output, '--mode', 'static', '--calibration-random', '3', '--calibrate', 'percentile', '--debug-report', '--json']);
+    expect(result.stderr).toMatch(/^mlctl: warning: calibrating on 3 random samples: ranges measured on noise are not those of real inputs/);
+    expect(result.exitCode).toBe(0);
+    const outcome = JSON.parse(result.stdout) as {
+      schemaVersion: number;
+      mode: string;
+      calibration: { method: string; samples: number; passes: number };
+      report: { nodesQuantized: number };
+      debug: { tensor: string; sqnrDb: number }[];
+      verification: { metrics: { worstCosine: number } };
+    };
+    expect(outcome).toMatchObject({ schemaVersion: 1, mode: 'static', calibration: { method: 'percentile', samples: 3, passes: 2 } });
+    expect(outcome.report.nodesQuantized).toBe(6);
+    expect(outcome.debug.length).toBeGreaterThan(0);
+    expect(outcome.verification.metrics.worstCosine).toBeGreaterThan(0.99);
+    const { model } = await loadModel(output);
+    expect((await runModel(model)).logits!.dims).toEqual([1, 10]);
+  });
+
+  it('exits 2 without calibration data, and for static options in another mode; writes nothing', async () => {
+    const output = path.join(dir, 'none.onnx');
+    const missing = await runCli(['quantize', convNet, '-o', output, '--mode', 'static']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/^mlctl: error: --mode static needs calibration data: pass --calibration <dir> \(real input samples\) or --calibration-random N\n/);
+    const wrongMode = await runCli(['quantize', convNet, '-o', output, '--calibration', dir]);
+    expect(wrongMode.exitCode).toBe(2);
+    expect(wrongMode.stderr).toBe("mlctl: error: --calibration applies to --mode static only (the mode is 'dynamic')\n");
+    const refused = await runCli(['quantize', convNet, '-o', output, '--mode', 'static', '--calibration-random', '1', '--weight-type', 'uint8']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/--weight-type does not apply to --mode static: static weights are int8/);
+    expect(existsSync(output)).toBe(false);
+  });
+});

@@ -1,31 +1,50 @@
 /**
  * Worker thread of {@link WeightKernelPool}: quantizes one weight per message
- * with the pass's own kernel and posts the result back, transferring its
- * buffers. The input floats come as a view on shared memory.
+ * with the pass's own kernel, or hashes bytes, and posts the result back,
+ * transferring its buffers. Input floats come as a view on shared memory or
+ * are read from their external data file straight into this thread's kernel
+ * memory, which is reused from tensor to tensor.
  */
+import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { NonFiniteWeightError, quantizeAndLayOut } from '../passes/quantize/index.js';
-import type { KernelTask, KernelTaskResult } from './kernel-pool.js';
+import { MlctlError } from '../common/errors.js';
+// The kernel's own modules, not the pass's index: a worker that loads only these starts in a fraction of the time.
+import { NonFiniteWeightError } from '../passes/quantize/kernel.js';
+import { KernelScratch, type FloatSource } from '../passes/quantize/kernel-scratch.js';
+import { readExternalRange } from './external-range.js';
+import type { PoolTask, PoolTaskResult, WeightBytes } from './kernel-pool.js';
 
-function floats(task: KernelTask): Float32Array {
-  // Typed arrays cannot start at an unaligned offset: copy those (in this thread, not the main one).
-  if (task.byteOffset % 4 === 0) return new Float32Array(task.buffer, task.byteOffset, task.length);
-  const copy = new Uint8Array(task.length * 4);
-  copy.set(new Uint8Array(task.buffer, task.byteOffset, task.length * 4));
-  return new Float32Array(copy.buffer);
+const scratch = new KernelScratch();
+
+function floats(source: WeightBytes): FloatSource {
+  if (source.kind === 'shared') return new Uint8Array(source.buffer, source.byteOffset, source.length * 4);
+  const { range } = source;
+  return { byteLength: range.lengthBytes, read: (target, byteOffset) => readExternalRange(range, target, byteOffset) };
 }
 
-parentPort?.on('message', (task: KernelTask) => {
-  let message: KernelTaskResult;
-  const transfer: ArrayBuffer[] = [];
-  try {
-    const result = quantizeAndLayOut(floats(task), task.dims, task.options, task.transpose);
-    message = { id: task.id, bytes: result.bytes, scales: result.scales, zeroPoints: result.zeroPoints, sqnrDb: result.sqnrDb };
-    for (const array of [result.bytes, result.scales, result.zeroPoints]) {
-      if (array.buffer instanceof ArrayBuffer && !transfer.includes(array.buffer)) transfer.push(array.buffer);
-    }
-  } catch (error) {
-    message = { id: task.id, error: error instanceof Error ? error.message : String(error), nonFinite: error instanceof NonFiniteWeightError };
+function handle(task: PoolTask): { message: PoolTaskResult; transfer: ArrayBuffer[] } {
+  if (task.type === 'sha256') {
+    const digest = createHash('sha256').update(new Uint8Array(task.buffer, task.byteOffset, task.length)).digest('hex');
+    return { message: { id: task.id, digest }, transfer: [] };
   }
-  parentPort?.postMessage(message, transfer);
+  const result = scratch.quantize(floats(task.source), task.dims, task.options, task.transpose);
+  const transfer: ArrayBuffer[] = [];
+  for (const array of [result.bytes, result.scales, result.zeroPoints]) {
+    if (array.buffer instanceof ArrayBuffer && !transfer.includes(array.buffer)) transfer.push(array.buffer);
+  }
+  return { message: { id: task.id, bytes: result.bytes, scales: result.scales, zeroPoints: result.zeroPoints, sqnrDb: result.sqnrDb }, transfer };
+}
+
+parentPort?.on('message', (task: PoolTask) => {
+  let answer: { message: PoolTaskResult; transfer: ArrayBuffer[] };
+  try {
+    answer = handle(task);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    answer = {
+      message: { id: task.id, error: message, nonFinite: error instanceof NonFiniteWeightError, code: error instanceof MlctlError ? error.code : undefined },
+      transfer: [],
+    };
+  }
+  parentPort?.postMessage(answer.message, answer.transfer);
 });

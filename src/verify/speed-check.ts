@@ -43,15 +43,16 @@ function advise(ratio: number, mode: 'weight-only' | 'dynamic', reduceRange: boo
 /**
  * Times both models on `feeds`, interleaved run by run (A B, B A, …) so that
  * a drift in machine speed hits both alike.
+ * @param originalModel - the original's path (onnxruntime reads it and its external data) or bytes.
  */
 export async function checkSpeed(
-  originalBytes: Uint8Array,
+  originalModel: string | Uint8Array,
   quantizedBytes: Uint8Array,
   feeds: Record<string, HostTensor>,
   settings: { mode: 'weight-only' | 'dynamic'; reduceRange: boolean; runs?: number },
 ): Promise<SpeedCheck> {
   const runs = settings.runs ?? 10;
-  const original = await createSession(originalBytes, { label: 'the original model', logLevel: 'fatal' });
+  const original = await createSession(originalModel, { label: 'the original model', logLevel: 'fatal' });
   try {
     const quantized = await createSession(quantizedBytes, { label: 'the quantized model', logLevel: 'fatal' });
     try {

@@ -8,6 +8,7 @@ import { describeError, MlctlError } from '../common/errors.js';
 import { serializeModel } from '../onnx/model-io.js';
 import type { ModelProto } from '../onnx/types.js';
 import type { NodeReport, QuantizeResult } from '../passes/quantize/index.js';
+import { readInputDir } from '../runtime/input-files.js';
 import { createSession } from '../runtime/onnxruntime.js';
 import { randomInputs, type RandomInputOptions } from '../runtime/random-inputs.js';
 import type { HostTensor, IoMeta } from '../runtime/types.js';
@@ -15,6 +16,12 @@ import { compareOutputs, worstCosine, type OutputComparison } from './compare.js
 
 /** Which inputs to run the models on. */
 export interface VerifyInputOptions {
+  /**
+   * A folder with one file per model input: `.pb` (TensorProto), `.npy` or
+   * `.json` (see runtime/input-files.ts). Every input must have a file; the
+   * random-input options are then not used.
+   */
+  inputsDir?: string;
   /** Feeds given by the caller; inputs not listed get seeded random values. */
   feeds?: Record<string, HostTensor>;
   /** Seed of the random feeds (default 0). */
@@ -27,8 +34,8 @@ export interface VerifyInputOptions {
 
 /** The result of comparing the quantized model with the original. */
 export interface Verification {
-  /** The inputs used: name, dtype, dims, and whether they were random. */
-  inputs: { name: string; dtype: string; dims: number[]; random: boolean }[];
+  /** The inputs used: name, dtype, dims, whether they were random, and the file each came from with `inputsDir`. */
+  inputs: { name: string; dtype: string; dims: number[]; random: boolean; file?: string }[];
   outputs: OutputComparison[];
   /** Lowest cosine over float outputs; null when there are none. */
   worstCosine: number | null;
@@ -51,7 +58,15 @@ export async function runOnce(bytes: Uint8Array, feeds: Record<string, HostTenso
   }
 }
 
-function buildFeeds(inputs: readonly IoMeta[], options: VerifyInputOptions): { feeds: Record<string, HostTensor>; used: Verification['inputs'] } {
+async function buildFeeds(inputs: readonly IoMeta[], options: VerifyInputOptions): Promise<{ feeds: Record<string, HostTensor>; used: Verification['inputs'] }> {
+  if (options.inputsDir !== undefined) {
+    const { feeds, sources } = await readInputDir(options.inputsDir, inputs);
+    const used = inputs.map((input) => {
+      const tensor = feeds[input.name]!;
+      return { name: input.name, dtype: tensor.dtype, dims: [...tensor.dims], random: false, file: sources[input.name]! };
+    });
+    return { feeds, used };
+  }
   const given = options.feeds ?? {};
   const missing = inputs.filter((input) => given[input.name] === undefined);
   const random = randomInputs(missing, {
@@ -71,13 +86,23 @@ function buildFeeds(inputs: readonly IoMeta[], options: VerifyInputOptions): { f
 
 /**
  * Runs the original model on the verification inputs.
- * @throws MlctlError (MLCTL_RUNTIME, MLCTL_BAD_INPUT) when it cannot be loaded or run, or the inputs do not fit.
+ * @param original - the model's bytes, or its path (for a model with external data, which onnxruntime reads itself).
+ * @throws MlctlError MLCTL_RUNTIME when it cannot be loaded or run on random inputs; MLCTL_BAD_INPUT
+ *   (or FileError) when the inputs do not fit, an input file is malformed, or it does not run on the given files.
  */
-export async function runReference(originalBytes: Uint8Array, options: VerifyInputOptions = {}): Promise<ReferenceRun> {
-  const session = await createSession(originalBytes, { label: 'the original model', logLevel: 'fatal' });
+export async function runReference(original: string | Uint8Array, options: VerifyInputOptions = {}): Promise<ReferenceRun> {
+  const session = await createSession(original, { label: 'the original model', logLevel: 'fatal' });
   try {
-    const { feeds, used } = buildFeeds(session.inputs, options);
-    return { feeds, inputs: used, outputs: await session.run(feeds) };
+    const { feeds, used } = await buildFeeds(session.inputs, options);
+    let outputs: Record<string, HostTensor>;
+    try {
+      outputs = await session.run(feeds);
+    } catch (error) {
+      // Given files that the original itself cannot run on are a mistake in the files, not a flaw of the model.
+      if (options.inputsDir === undefined || !(error instanceof MlctlError)) throw error;
+      throw new MlctlError('MLCTL_BAD_INPUT', `the original model does not run on the inputs in '${options.inputsDir}': ${firstLine(error.message)}`, { cause: error });
+    }
+    return { feeds, inputs: used, outputs };
   } finally {
     await session.release();
   }
@@ -129,20 +154,24 @@ function firstLine(message: string): string {
  * the node names in the runtime's message, otherwise by bisecting the
  * quantized nodes; until the model runs or no quantized node is left.
  *
+ * @param original - the original's bytes, or its path (onnxruntime then reads its external data itself).
  * @param quantize - runs the pass with the given nodes (report keys) forced to float.
  * @param toRuntimeBytes - how a model is handed to onnxruntime (default: serialized as it is).
- * @throws MlctlError MLCTL_RUNTIME when even the fully float fallback fails to run.
+ * @throws MlctlError MLCTL_RUNTIME when even the fully float fallback fails to run; the errors of
+ *   {@link runReference} for inputs that do not fit (an original that cannot run at all only sets `referenceError`).
  */
 export async function quantizeWithFallback(
-  originalBytes: Uint8Array,
+  original: string | Uint8Array,
   quantize: (forceFloat: readonly string[]) => QuantizeResult,
   inputOptions: VerifyInputOptions = {},
   toRuntimeBytes: (model: ModelProto) => Promise<Uint8Array> = (model) => Promise.resolve(serializeModel(model)),
 ): Promise<VerifiedQuantization> {
   let reference: ReferenceRun;
   try {
-    reference = await runReference(originalBytes, inputOptions);
+    reference = await runReference(original, inputOptions);
   } catch (error) {
+    // Bad inputs are the user's to fix; a model that onnxruntime cannot load or run here only skips verification.
+    if (!(error instanceof MlctlError) || error.code !== 'MLCTL_RUNTIME') throw error;
     return { result: quantize([]), verification: undefined, fallbacks: [], referenceError: describeError(error), feeds: undefined };
   }
 

@@ -183,7 +183,8 @@ describe('mlctl quantize: bad input leaves no file behind', () => {
     await expectFailure([fixture('mlp.onnx'), '-o', out('d.onnx'), '--per-channel', '--per-tensor'], 2, /--per-channel and --per-tensor contradict/);
     await expectFailure([fixture('mlp.onnx'), '-o', out('d.onnx'), '--op-types', 'MatMul,Foo'], 2, /--op-types 'MatMul,Foo' names 'Foo'/);
     await expectFailure([fixture('mlp.onnx'), '-o', out('d.onnx'), '--min-cosine', '2'], 2, /--min-cosine '2' is not a number between -1 and 1/);
-    await expectFailure([fixture('mlp.onnx'), '-o', out('d.onnx'), '--mode', 'static'], 2, /argument 'static' is invalid/);
+    await expectFailure([fixture('mlp.onnx'), '-o', out('d.onnx'), '--mode', 'static'], 2, /--mode static needs calibration data/);
+    await expectFailure([fixture('mlp.onnx'), '-o', out('d.onnx'), '--mode', 'int4'], 2, /argument 'int4' is invalid/);
     await expectFailure([fixture('mlp.onnx')], 2, /quantize needs an output path/);
   });
 });

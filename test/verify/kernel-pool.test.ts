@@ -4,11 +4,15 @@
  * loads the built modules from dist/ (`npm test` builds first).
  */
 import { existsSync } from 'node:fs';
+import { copyFile, mkdtemp, rm, truncate } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as PoolModule from '../../src/verify/kernel-pool.js';
 import type * as PassModule from '../../src/passes/quantize/index.js';
+import type * as ReaderModule from '../../src/verify/external-reader.js';
+import type * as ModelIoModule from '../../src/onnx/model-io.js';
 import type { ModelProto } from '../../src/onnx/types.js';
 import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../../src/onnx/builder.js';
 import { createTensor } from '../../src/onnx/tensor.js';
@@ -19,6 +23,8 @@ import { seeded } from '../passes/quantize/helpers.js';
 
 let pool: typeof PoolModule;
 let pass: typeof PassModule;
+let reader: typeof ReaderModule;
+let modelIo: typeof ModelIoModule;
 
 beforeAll(async () => {
   assertCliBuilt();
@@ -26,6 +32,8 @@ beforeAll(async () => {
   expect(existsSync(path.join(repoRoot, 'dist/verify/kernel-worker.js'))).toBe(true);
   pool = (await import(dist('verify/kernel-pool.js'))) as typeof PoolModule;
   pass = (await import(dist('passes/quantize/index.js'))) as typeof PassModule;
+  reader = (await import(dist('verify/external-reader.js'))) as typeof ReaderModule;
+  modelIo = (await import(dist('onnx/model-io.js'))) as typeof ModelIoModule;
 });
 
 /** MatMuls and a transB Gemm over weights with shared-memory raw data, some at odd byte offsets; one weight holds NaN. */
@@ -75,6 +83,32 @@ describe('WeightKernelPool', () => {
       const tensors = (result: PassModule.QuantizeResult) =>
         result.model.graph!.initializer.map((t) => [t.name, t.dims, Array.from(t.rawData ?? new Uint8Array())]);
       expect(tensors(parallel)).toEqual(tensors(serial));
+    }
+  });
+
+  it('reads external weights on the workers, and reports a data file cut short after its check', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlctl-pool-external-'));
+    try {
+      for (const file of ['external-data.onnx', 'external-data.bin']) await copyFile(path.join(repoRoot, 'fixtures/models', file), path.join(dir, file));
+      const { model, dir: modelDir } = await modelIo.loadModel(path.join(dir, 'external-data.onnx'));
+      const external = (await reader.externalDataReader(model, modelDir))!;
+      created ??= pool.WeightKernelPool.create(2);
+      const options = { minElements: 0 };
+      const kernel = await pool.precomputeWeights(created!, (collecting) => pass.quantizeModel(model, { ...options, weightKernel: collecting }, external.read), external.locate);
+      const parallel = pass.quantizeModel(model, { ...options, weightKernel: kernel }, external.read);
+      const serial = pass.quantizeModel(model, options, external.read);
+      expect(parallel.report.nodes.map((n) => n.action)).toEqual(['dynamic', 'dynamic']);
+      expect(parallel.report).toEqual(serial.report);
+      const tensors = (result: PassModule.QuantizeResult) => result.model.graph!.initializer.map((t) => [t.name, Array.from(t.rawData ?? new Uint8Array())]);
+      expect(tensors(parallel)).toEqual(tensors(serial));
+
+      await truncate(path.join(dir, 'external-data.bin'), 100);
+      const broken = await pool.precomputeWeights(created!, (collecting) => pass.quantizeModel(model, { ...options, weightKernel: collecting }, external.read), external.locate);
+      expect(() => pass.quantizeModel(model, { ...options, weightKernel: broken }, external.read)).toThrow(
+        expect.objectContaining({ code: 'MLCTL_IO', message: expect.stringMatching(/^cannot read the external data of .* from 'external-data\.bin': the file ended after/) as unknown }),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -2,6 +2,9 @@
  * Verification in onnxruntime: metrics of a known perturbation, and the
  * node-by-node fallback when the quantized model does not run.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../../src/onnx/builder.js';
 import { serializeModel } from '../../src/onnx/model-io.js';
@@ -48,6 +51,39 @@ describe('verification metrics in onnxruntime', () => {
     const reference = await runReference(serializeModel(scaled(1)), { feeds });
     expect(Array.from(reference.outputs['y']!.data as Float32Array).every((v) => v === 2)).toBe(true);
     expect(reference.inputs[0]!.random).toBe(false);
+  });
+
+  it('reads inputs from a folder, and blames the files when the original cannot run on them', async () => {
+    // y = a + b over two dynamic lengths: files of lengths 3 and 4 fit each input's shape but not each other.
+    const add = makeModel({
+      opsets: { '': 13 },
+      graph: makeGraph({
+        name: 'add',
+        nodes: [makeNode('Add', ['a', 'b'], ['y'])],
+        inputs: [makeTensorValueInfo('a', F, ['n']), makeTensorValueInfo('b', F, ['m'])],
+        outputs: [makeTensorValueInfo('y', F, ['k'])],
+      }),
+    });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mlctl-verify-inputs-'));
+    try {
+      await writeFile(path.join(dir, 'a.json'), '[1, 2, 3]');
+      await writeFile(path.join(dir, 'b.json'), '[10, 20, 30]');
+      const reference = await runReference(serializeModel(add), { inputsDir: dir });
+      expect(Array.from(reference.outputs['y']!.data as Float32Array)).toEqual([11, 22, 33]);
+      expect(reference.inputs.map((input) => [input.name, input.random, input.file])).toEqual([
+        ['a', false, path.join(dir, 'a.json')],
+        ['b', false, path.join(dir, 'b.json')],
+      ]);
+
+      await writeFile(path.join(dir, 'b.json'), '[10, 20, 30, 40]');
+      const error = await runReference(serializeModel(add), { inputsDir: dir }).catch((thrown: unknown) => thrown);
+      expect(error).toMatchObject({ code: 'MLCTL_BAD_INPUT' });
+      expect((error as Error).message).toMatch(new RegExp(`^the original model does not run on the inputs in '${dir}': `));
+      // Not taken for an original that does not run at all: the job must stop, not skip verification.
+      await expect(quantizeWithFallback(serializeModel(add), () => quantizeModel(add), { inputsDir: dir })).rejects.toMatchObject({ code: 'MLCTL_BAD_INPUT' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 import { MlctlError, UsageError } from '../../common/errors.js';
 import { packageVersion } from '../model-output.js';
 import { defineCommand } from '../command-definition.js';
+import { checkStaticOnly, runStaticQuantize, staticQuantizeOptions, type StaticCommandOptions } from './quantize-static.js';
 
 /** Operator types `--op-types` accepts: the pass's list, repeated so that --help needs no heavy import (a test keeps them equal). */
 export const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'] as const;
@@ -13,9 +14,9 @@ export const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather
 export const defaultMinElements = 1024;
 
 /** Options of `mlctl quantize`, as commander parses them. */
-export interface QuantizeCommandOptions {
+export interface QuantizeCommandOptions extends StaticCommandOptions {
   output?: string;
-  mode: 'weight-only' | 'dynamic';
+  mode: 'weight-only' | 'dynamic' | 'static';
   perChannel?: boolean;
   perTensor?: boolean;
   symmetric?: boolean;
@@ -32,8 +33,10 @@ export interface QuantizeCommandOptions {
   minCosine?: number;
   checkSpeed?: boolean;
   force?: boolean;
-  shape: Record<string, number[]>;
+  shape?: Record<string, number[]>;
   seed: number;
+  inputs?: string;
+  externalData?: boolean;
 }
 
 function parseOpTypes(value: string): string[] {
@@ -91,13 +94,14 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
     'Quantize the weights of MatMul, Gemm, Conv, ConvTranspose and Gather nodes to int8 or uint8 with ONNX Runtime\'s ' +
     'numerics. dynamic mode (default) turns MatMul/Gemm into DynamicQuantizeLinear + MatMulInteger, which ONNX Runtime ' +
     'runs as int8 kernels (Conv stays weight-only unless --conv-integer); weight-only mode stores int8 weights behind DequantizeLinear (4x smaller, not faster). ' +
+    'static mode calibrates activation ranges on samples and writes QDQ, which ONNX Runtime fuses into QLinearConv/QLinearMatMul. ' +
     'Old opsets are raised to 13. Unless --no-verify, the result is run next to the original in onnxruntime; nodes the ' +
     'runtime cannot run quantized are left in float. Exit codes: 0 done, 1 --min-cosine not met (nothing written), ' +
     '2 usage, 3 bad input, 4 runtime failure.',
   arguments: [{ name: 'model', description: 'path of the .onnx file to quantize' }],
   options: [
     { flags: '-o, --output <path>', description: 'where to write the quantized model (never the input path)' },
-    { flags: '--mode <mode>', description: 'dynamic (int8 kernels) or weight-only (DequantizeLinear on weights)', choices: ['dynamic', 'weight-only'], defaultValue: 'dynamic' },
+    { flags: '--mode <mode>', description: 'dynamic (int8 kernels), weight-only (DequantizeLinear on weights) or static (calibrated QDQ, needs --calibration)', choices: ['dynamic', 'weight-only', 'static'], defaultValue: 'dynamic' },
     { flags: '--per-channel', description: 'one scale per output channel (the default)' },
     { flags: '--per-tensor', description: 'one scale per weight tensor' },
     { flags: '--symmetric', description: 'zero point at the middle of the range (default for int8)' },
@@ -113,19 +117,32 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
     { flags: '--no-verify', description: 'do not run the models in onnxruntime' },
     { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine },
     { flags: '--check-speed', description: 'time original and quantized model here and say which is faster' },
-    { flags: '--shape <name=dims>', description: 'input shape for verification, e.g. input=1,3,224,224 (repeatable)', parse: parseShape },
+    { flags: '--inputs <dir>', description: 'verify on real inputs: one .pb (TensorProto), .npy or .json file per model input in <dir>, named after it or input_<n>' },
+    { flags: '--shape <name=dims>', description: 'random input shape for verification, e.g. input=1,3,224,224 (repeatable)', parse: parseShape },
     { flags: '--seed <n>', description: 'seed of the random verification inputs', parse: parseCount('--seed'), defaultValue: '0' },
-    { flags: '--force', description: 'overwrite an existing output file' },
+    { flags: '--external-data', description: 'write the weights to <output>.data next to the model (automatic over 2 GiB)' },
+    { flags: '--force', description: 'overwrite an existing output file (and its .data file)' },
+    ...staticQuantizeOptions,
   ],
   examples: [
     'mlctl quantize model.onnx -o model.int8.onnx',
     'mlctl quantize model.onnx -o model.int8.onnx --mode weight-only --min-cosine 0.99',
     'mlctl quantize model.onnx --dry-run --exclude /classifier/ --json',
+    'mlctl quantize model.onnx -o model.int8.onnx --inputs test_data_set_0 --min-cosine 0.995',
+    'mlctl quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --target-cosine 0.99',
   ],
 
   async run([modelPath], options, context) {
+    checkStaticOnly(options.mode, options);
+    if (options.mode === 'static') return runStaticQuantize(modelPath, options, context);
     const { runQuantizeJob } = await import('../../verify/quantize-job.js');
     const { withSpinner } = await import('../spinner.js');
+    if (options.inputs !== undefined && options.shape !== undefined) {
+      throw new UsageError('--inputs gives the tensors themselves; --shape applies to random inputs only');
+    }
+    if (options.inputs !== undefined && !options.verify && options.checkSpeed !== true) {
+      throw new UsageError('--inputs feeds the verification, which --no-verify turns off; leave out one of them');
+    }
     const perChannel = either(options.perChannel, options.perTensor, '--per-channel', '--per-tensor');
     const symmetric = either(options.symmetric, options.asymmetric, '--symmetric', '--asymmetric');
     // Commander hands string defaults through unparsed.
@@ -152,7 +169,8 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
         ...(options.minCosine === undefined ? {} : { minCosine: options.minCosine }),
         checkSpeed: options.checkSpeed === true,
         options: passOptions,
-        verifyInputs: { seed, ...(options.shape === undefined ? {} : { shapeOverrides: options.shape }) },
+        verifyInputs: options.inputs === undefined ? { seed, ...(options.shape === undefined ? {} : { shapeOverrides: options.shape }) } : { inputsDir: options.inputs },
+        externalData: options.externalData === true,
         toolVersion: packageVersion(),
         parameters: { ...passOptions, exclude: options.exclude.map(String) },
       }),

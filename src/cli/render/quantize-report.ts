@@ -100,9 +100,11 @@ function renderVerification(outcome: QuantizeOutcome): string {
       output.top1Agreement === null ? '-' : percent(output.top1Agreement),
     ]);
   }
-  const random = outcome.verification.inputs.filter((input) => input.random).map((input) => `${input.name}[${input.dims.join(',')}]`);
-  const caption = random.length > 0 ? `\nInputs: seeded random ${random.join(', ')}` : '';
-  return table.toString() + caption;
+  const { inputs } = outcome.verification;
+  const random = inputs.filter((input) => input.random).map((input) => `${input.name}[${input.dims.join(',')}]`);
+  const files = inputs.filter((input) => input.file !== undefined).map((input) => `${input.name}[${input.dims.join(',')}] from ${input.file}`);
+  const captions = [...(random.length > 0 ? [`Inputs: seeded random ${random.join(', ')}`] : []), ...(files.length > 0 ? [`Inputs: ${files.join(', ')}`] : [])];
+  return [table.toString(), ...captions].join('\n');
 }
 
 function renderNotes(outcome: QuantizeOutcome): string | undefined {

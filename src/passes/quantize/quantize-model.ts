@@ -7,6 +7,7 @@ import { forEachNode, opsetVersion, UniqueNameGenerator } from '../../onnx/graph
 import { isDefaultDomain, minIrVersionForOpset } from '../../onnx/opset.js';
 import type { GraphProto, ModelProto } from '../../onnx/types.js';
 import { quantizeAndLayOut } from './kernel.js';
+import { KernelScratch } from './kernel-scratch.js';
 import { rewriteGraph, type RewriteRun } from './rewrite-graph.js';
 import {
   DEFAULT_MIN_ELEMENTS,
@@ -18,9 +19,19 @@ import {
 } from './types.js';
 import type { ExternalDataReader } from './weights.js';
 
-/** Quantizes in the calling thread. */
+/** Quantizes in the calling thread, allocating per tensor; {@link localWeightKernel} reuses memory across a run. */
 export const defaultWeightKernel: WeightKernel = (request) =>
   quantizeAndLayOut(request.values(), request.dims, request.options, request.transpose);
+
+/**
+ * A kernel that quantizes in the calling thread, with the memory of one
+ * {@link KernelScratch} reused from tensor to tensor (kept as long as the
+ * kernel is: make one per run). Raw float bytes go to the kernel as they lie
+ * in the model, without decoding.
+ */
+export function localWeightKernel(scratch: KernelScratch = new KernelScratch()): WeightKernel {
+  return (request) => scratch.quantize(request.rawBytes ?? request.values(), request.dims, request.options, request.transpose);
+}
 
 /** The opset the pass raises older models to: per-axis DequantizeLinear needs 13. */
 export const QUANTIZE_TARGET_OPSET = 13;
@@ -139,7 +150,7 @@ export function quantizeModel(model: ModelProto, options: QuantizeOptions = {}, 
       symmetric: settled.symmetric,
       reduceRange: settled.reduceRange,
       readExternal,
-      kernel: options.weightKernel ?? defaultWeightKernel,
+      kernel: options.weightKernel ?? localWeightKernel(),
     },
     nodes: [],
     tensors: [],

@@ -1,7 +1,7 @@
 /**
  * Options and report of the quantize pass.
  */
-import type { ModelProto } from '../../onnx/types.js';
+import type { ModelProto, TensorProto } from '../../onnx/types.js';
 import type { KernelOptions, KernelResult } from './kernel.js';
 import type { QuantizedType } from './numerics.js';
 
@@ -42,6 +42,12 @@ export interface WeightKernelRequest {
    * model's bytes, for kernels that read it elsewhere without decoding here.
    */
   readonly rawBytes: Uint8Array | undefined;
+  /**
+   * The stored tensor when its float32 values sit in external data as they
+   * are (no scaling): for kernels that read the bytes themselves, so that the
+   * caller never holds them (see `values` for reading them here).
+   */
+  readonly external?: TensorProto | undefined;
   readonly dims: readonly number[];
   readonly options: KernelOptions;
   /** Transpose the quantized [rows, cols] result to [cols, rows] (Gemm with transB → MatMul). */
@@ -49,8 +55,8 @@ export interface WeightKernelRequest {
 }
 
 /**
- * Computes quantized weights; the default runs `quantizeWeights` (then
- * transposes when asked) in the calling thread. A caller may supply
+ * Computes quantized weights; the default ({@link localWeightKernel}) runs
+ * `quantizeWeights` (then transposes when asked) in the calling thread. A caller may supply
  * results computed elsewhere (worker threads), keyed by `request.key`.
  * Throws NonFiniteWeightError for NaN or infinite weights.
  */
@@ -100,7 +106,7 @@ export interface QuantizeOptions {
   convertOpset?: OpsetConverter;
   /** Nodes to leave in float, by name or by report `key`, e.g. after a runtime check failed on them. */
   forceFloat?: readonly string[];
-  /** Computes quantized weights (default: {@link defaultWeightKernel}, in this thread). */
+  /** Computes quantized weights (default: a `localWeightKernel()`, in this thread). */
   weightKernel?: WeightKernel;
 }
 

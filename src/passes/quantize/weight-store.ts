@@ -98,8 +98,17 @@ export class WeightStore {
       axis: transpose && axis !== undefined ? 0 : axis,
     };
     const tensor = source.tensor;
-    const rawBytes = alpha === 1 && tensor.dataLocation !== DataLocation.EXTERNAL ? tensor.rawData : undefined;
-    const result = this.options.kernel({ key, values, rawBytes, dims: storedDims, options: kernelOptions, transpose });
+    const external = tensor.dataLocation === DataLocation.EXTERNAL;
+    const rawBytes = alpha === 1 && !external ? tensor.rawData : undefined;
+    const result = this.options.kernel({
+      key,
+      values,
+      rawBytes,
+      external: alpha === 1 && external ? tensor : undefined,
+      dims: storedDims,
+      options: kernelOptions,
+      transpose,
+    });
     const dims = transpose ? [storedDims[1]!, storedDims[0]!] : storedDims;
     const tensors = quantizedTensors(
       result,

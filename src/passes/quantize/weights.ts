@@ -28,7 +28,12 @@ export interface WeightSource {
   readonly outer: boolean;
 }
 
-/** Reads the bytes of a tensor kept in external data (the caller resolves files). */
+/**
+ * Reads the bytes of a tensor kept in external data (the caller resolves
+ * files). A reader may reuse one buffer from call to call, so that only one
+ * tensor's floats are in memory: the pass uses the bytes before it reads
+ * another tensor, and keeps nothing that views them.
+ */
 export type ExternalDataReader = (tensor: TensorProto) => Uint8Array;
 
 function constantValue(node: NodeProto): TensorProto | undefined {

@@ -1,0 +1,130 @@
+/**
+ * `mlctl quantize` on a model over 2 GiB: 36 MatMul weights of [4096, 4096]
+ * float32 (2.25 GiB) in one external data file. The file is sparse (made with
+ * truncate): each weight holds one row of seeded values, on row 0 or row 4095,
+ * and zeros elsewhere, so the test needs no 2.25 GiB of disk or RAM to set up,
+ * while the tool still reads every byte (reading holes is real I/O, just
+ * cheap). Checks that the weights are quantized tensor by tensor (peak
+ * memory of the whole process well below the weights' size) and that every
+ * quantized byte and scale is right.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../../src/onnx/builder.js';
+import { readExternalData } from '../../src/onnx/external-data.js';
+import { loadModel, saveModel } from '../../src/onnx/model-io.js';
+import { tensorData } from '../../src/onnx/tensor.js';
+import { DataLocation, DataType, type TensorProto } from '../../src/onnx/types.js';
+import { computeScaleZeroPoint, quantRange } from '../../src/passes/quantize/index.js';
+import { seeded } from '../passes/quantize/helpers.js';
+import { canMeasurePeakRss, runCliWithPeakRss } from '../helpers/peak-rss.js';
+import { assertCliBuilt } from '../helpers/run-cli.js';
+
+const size = 4096;
+const layers = 36;
+const tensorBytes = size * size * 4;
+const totalBytes = layers * tensorBytes;
+let tempDir = '';
+
+/** The one non-zero row of weight `i`, and where it is. */
+function patch(i: number): { row: number; values: Float32Array } {
+  const values = seeded(size, 100 + i, 0.5);
+  // No zero column: each column's scale then comes from this row alone.
+  for (let n = 0; n < size; n++) if (values[n] === 0) values[n] = 0.25;
+  return { row: i % 2 === 0 ? 0 : size - 1, values };
+}
+
+async function writeSparseModel(dir: string): Promise<string> {
+  const data = await open(path.join(dir, 'weights.bin'), 'w');
+  try {
+    await data.truncate(totalBytes);
+    for (let i = 0; i < layers; i++) {
+      const { row, values } = patch(i);
+      await data.write(new Uint8Array(values.buffer), 0, values.byteLength, i * tensorBytes + row * size * 4);
+    }
+  } finally {
+    await data.close();
+  }
+  const initializers: TensorProto[] = Array.from({ length: layers }, (_, i) => ({
+    name: `w${i}`,
+    dataType: DataType.FLOAT,
+    dims: [BigInt(size), BigInt(size)],
+    dataLocation: DataLocation.EXTERNAL,
+    externalData: [
+      { key: 'location', value: 'weights.bin' },
+      { key: 'offset', value: String(i * tensorBytes) },
+      { key: 'length', value: String(tensorBytes) },
+    ],
+    floatData: [], int32Data: [], stringData: [], int64Data: [], doubleData: [], uint64Data: [], metadataProps: [],
+  }));
+  const nodes = initializers.map((_, i) => makeNode('MatMul', [i === 0 ? 'x' : `h${i}`, `w${i}`], [i === layers - 1 ? 'y' : `h${i + 1}`], {}, { name: `matmul${i}` }));
+  const graph = makeGraph({
+    name: 'large',
+    nodes,
+    inputs: [makeTensorValueInfo('x', DataType.FLOAT, ['batch', size])],
+    outputs: [makeTensorValueInfo('y', DataType.FLOAT, ['batch', size])],
+    initializers,
+  });
+  const file = path.join(dir, 'large.onnx');
+  await saveModel(makeModel({ graph, opsets: { '': 17 } }), file);
+  return file;
+}
+
+beforeAll(async () => {
+  assertCliBuilt();
+  tempDir = await mkdtemp(path.join(os.tmpdir(), 'mlctl-quantize-large-'));
+});
+
+afterAll(async () => {
+  if (tempDir !== '') await rm(tempDir, { recursive: true, force: true });
+});
+
+describe('mlctl quantize on a model over 2 GiB', () => {
+  it.skipIf(!canMeasurePeakRss)('quantizes 2.25 GiB of external weights tensor by tensor, into external data', { timeout: 120_000 }, async () => {
+    const input = await writeSparseModel(tempDir);
+    const output = path.join(tempDir, 'large.int8.onnx');
+    const result = await runCliWithPeakRss(['quantize', input, '-o', output, '--no-verify', '--external-data', '--json'], { timeoutMs: 110_000 });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const outcome = JSON.parse(result.stdout) as {
+      report: { nodesQuantized: number; weightBytesBefore: number };
+      output: { externalData: { path: string; sizeBytes: number } };
+      timingsMs: Record<string, number>;
+    };
+    expect(outcome.report.nodesQuantized).toBe(layers);
+    expect(outcome.report.weightBytesBefore).toBe(totalBytes);
+    expect(outcome.output.externalData.path).toBe(`${output}.data`);
+
+    // The int8 result (a quarter of the weights) is held until it is written; the floats never are, all at once.
+    expect(result.peakRssBytes).toBeLessThan(0.45 * totalBytes);
+    const times = Object.entries(outcome.timingsMs).map(([phase, ms]) => `${phase} ${Math.round(ms)} ms`).join(', ');
+    console.info(`quantize of ${(totalBytes / 2 ** 30).toFixed(2)} GiB of external weights: peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB; ${times}`);
+
+    const { model, dir } = await loadModel(output);
+    const range = quantRange('int8', true, false);
+    for (let i = 0; i < layers; i++) {
+      const data = model.graph!.initializer.find((tensor) => tensor.name === `w${i}_quantized`)!;
+      const scaleTensor = model.graph!.initializer.find((tensor) => tensor.name === `w${i}_scale`)!;
+      // 16 KiB of scales: over the 1 KiB threshold, so in the data file too.
+      const scales = tensorData(scaleTensor, { raw: await readExternalData(scaleTensor, dir) }) as Float32Array;
+      const bytes = new Int8Array((await readExternalData(data, dir)).buffer);
+      const { row, values } = patch(i);
+      const wrong: string[] = [];
+      for (let n = 0; n < size && wrong.length < 5; n++) {
+        // One non-zero value per column: it maps to ±127 with scale |value| / 127.
+        const scale = Math.fround(computeScaleZeroPoint(Math.min(values[n]!, 0), Math.max(values[n]!, 0), range, true).scale);
+        if (scales[n] !== scale) wrong.push(`w${i} scale[${n}] = ${scales[n]}, expected ${scale}`);
+        const byte = bytes[row * size + n];
+        if (byte !== Math.sign(values[n]!) * 127) wrong.push(`w${i}[${row}, ${n}] = ${byte}, expected ${Math.sign(values[n]!) * 127}`);
+      }
+      let nonZero = 0;
+      for (let k = 0; k < bytes.length; k++) if (bytes[k] !== 0) nonZero++;
+      if (nonZero !== size) wrong.push(`w${i} has ${nonZero} non-zero bytes, expected ${size}`);
+      expect(wrong).toEqual([]);
+    }
+    expect(existsSync(input)).toBe(true);
+  });
+});

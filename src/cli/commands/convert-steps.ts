@@ -13,7 +13,7 @@ import { parseByteSize } from '../../passes/convert/io/byte-size.js';
 import type { DataLayoutRequest } from '../../passes/convert/io/data-layout.js';
 import type { SimplifyStep } from '../../passes/convert/simplify/types.js';
 import type { OptionDefinition } from '../command-definition.js';
-import { collectShape } from '../option-parsers.js';
+import { collectShape, parseCosine } from '../option-parsers.js';
 
 /** Rewrites `--simplify-skip` accepts (the pass's list; repeated here so that --help needs no heavy import). */
 const simplifyStepNames: readonly SimplifyStep[] = [
@@ -73,13 +73,6 @@ function parseSeed(value: string): number {
   return Number(value);
 }
 
-function parseCosine(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < -1 || number > 1) {
-    throw new UsageError(`--min-cosine '${value}' is not a number between -1 and 1`);
-  }
-  return number;
-}
 
 /** The option table, for `convert`'s definition. */
 export const convertStepOptions: readonly OptionDefinition[] = [
@@ -95,7 +88,7 @@ export const convertStepOptions: readonly OptionDefinition[] = [
   { flags: '--optimize <level>', description: "save ONNX Runtime's own optimized graph (may hold ONNX Runtime-only operators)", choices: ['basic', 'extended', 'all'] },
   { flags: '--check <n>', description: 'compare outputs with the input model on n sets of random inputs; exit 1 and write nothing when they differ beyond rtol 1e-3, atol 1e-4 (with --fp16, only --min-cosine gates)', parse: parsePositive('--check') },
   { flags: '--no-verify', description: 'with --fp16: do not compare the result with the float32 model' },
-  { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity to the original\'s is below x', parse: parseCosine },
+  { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity to the original\'s is below x', parse: parseCosine() },
   { flags: '--seed <n>', description: 'seed of the random check inputs (default 0)', parse: parseSeed },
   { flags: '--inputs <dir>', description: 'compare on these real inputs instead of random ones (one run): one .pb (TensorProto), .npy or .json file per input, named after it' },
   { flags: '--external-data', description: 'store weights in one aligned data file next to the output (<out>.data)' },

@@ -4,7 +4,7 @@
  * onnxruntime.
  */
 import { MlctlError, UsageError } from '../../common/errors.js';
-import { collectShape } from '../option-parsers.js';
+import { collectShape, parseCosine } from '../option-parsers.js';
 import { defineCommand } from '../command-definition.js';
 
 /** Operator types `--op-types` accepts (the pass's list; repeated here so that --help needs no heavy import). */
@@ -67,13 +67,6 @@ function parseCount(flag: string, minimum = 0) {
   };
 }
 
-function parseCosine(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < -1 || number > 1) {
-    throw new UsageError(`--min-cosine '${value}' is not a number between -1 and 1`);
-  }
-  return number;
-}
 
 
 export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>({
@@ -103,7 +96,7 @@ export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>(
     { flags: '--json', description: 'print the outcome as one JSON document (schemaVersion 1) on stdout' },
     { flags: '--no-verify', description: 'do not compare the models in onnxruntime (channels still runs the original once)' },
     { flags: '--samples <n>', description: 'random input sets to compare on', parse: parseCount('samples', 1), defaultValue: '2' },
-    { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine },
+    { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine() },
     { flags: '--shape <name=dims>', description: 'input shape for the runs, e.g. x=1,3,640,640 (repeatable; dynamic dims default to 1)', parse: collectShape },
     { flags: '--seed <n>', description: 'seed of the random inputs', parse: parseCount('seed'), defaultValue: '0' },
     { flags: '--force', description: 'overwrite an existing output file' },

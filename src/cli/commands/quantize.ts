@@ -4,6 +4,7 @@
  */
 import { MlctlError, UsageError } from '../../common/errors.js';
 import { packageVersion } from '../model-output.js';
+import { collectShape, parseCosine } from '../option-parsers.js';
 import { defineCommand } from '../command-definition.js';
 import { checkStaticOnly, runStaticQuantize, staticQuantizeOptions, type StaticCommandOptions } from './quantize-static.js';
 
@@ -66,20 +67,7 @@ function parseCount(flag: string) {
   };
 }
 
-function parseCosine(value: string): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < -1 || number > 1) {
-    throw new UsageError(`--min-cosine '${value}' is not a number between -1 and 1`);
-  }
-  return number;
-}
 
-function parseShape(value: string, previous: unknown): Record<string, number[]> {
-  const shapes = typeof previous === 'object' && previous !== null ? (previous as Record<string, number[]>) : {};
-  const match = /^([^=]+)=([0-9]+(?:,[0-9]+)*)$/.exec(value);
-  if (match === null) throw new UsageError(`--shape '${value}' is not of the form name=d1,d2,…; e.g. --shape input=1,3,224,224`);
-  return { ...shapes, [match[1]!]: match[2]!.split(',').map(Number) };
-}
 
 function either(yes: boolean | undefined, no: boolean | undefined, yesFlag: string, noFlag: string): boolean | undefined {
   if (yes === true && no === true) throw new UsageError(`${yesFlag} and ${noFlag} contradict each other; pass one of them`);
@@ -115,10 +103,10 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
     { flags: '--dry-run', description: 'show the plan and the estimated size; write nothing' },
     { flags: '--json', description: 'print the outcome as one JSON document (schemaVersion 1) on stdout' },
     { flags: '--no-verify', description: 'do not run the models in onnxruntime' },
-    { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine },
+    { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity is below x', parse: parseCosine() },
     { flags: '--check-speed', description: 'time original and quantized model here and say which is faster' },
     { flags: '--inputs <dir>', description: 'verify on real inputs: one .pb (TensorProto), .npy or .json file per model input in <dir>, named after it or input_<n>' },
-    { flags: '--shape <name=dims>', description: 'random input shape for verification, e.g. input=1,3,224,224 (repeatable)', parse: parseShape },
+    { flags: '--shape <name=dims>', description: 'random input shape for verification, e.g. input=1,3,224,224 (repeatable)', parse: collectShape },
     { flags: '--seed <n>', description: 'seed of the random verification inputs', parse: parseCount('--seed'), defaultValue: '0' },
     { flags: '--external-data', description: 'write the weights to <output>.data next to the model (automatic over 2 GiB)' },
     { flags: '--force', description: 'overwrite an existing output file (and its .data file)' },

@@ -22,6 +22,9 @@ function hasOpenssl(): boolean {
 }
 
 const openssl = hasOpenssl();
+if (!openssl && process.env.MLCTL_REQUIRE_CORPUS === '1') {
+  throw new Error('the openssl command (Debian package openssl) is needed to make a test certificate, and MLCTL_REQUIRE_CORPUS=1 requires it');
+}
 if (!openssl) console.warn('serve security tests skipped: the openssl command is needed to make a test certificate');
 
 const apiKey = 'test-key-0123456789';

@@ -77,6 +77,10 @@ async function channelPruned(model: ModelProto, shapeOverrides?: Record<string, 
   return pruned;
 }
 
+if (!hasOnnx && process.env.MLCTL_REQUIRE_CORPUS === '1') {
+  throw new Error(`${python} cannot import onnx (Debian package python3-onnx), which MLCTL_REQUIRE_CORPUS=1 requires`);
+}
+
 (hasOnnx ? describe : describe.skip)(`onnx.checker on pruned models (${python} with onnx)`, () => {
   it('accepts channel-pruned models and Constant sparse_value storage (full check)', async () => {
     const files = [

@@ -10,24 +10,22 @@ import {
   environmentLine,
   gcCell,
   hasUnsupportedPercentile,
-  labelOf,
   loopDelayCell,
   meanCell,
   measuredRows,
   outlierCell,
   percentileWithInterval,
   providerCell,
-  ratioCell,
   rssCell,
   settingsLine,
   steadyCell,
-  thresholdCell,
   throughputCell,
   UNSUPPORTED_FOOTNOTE,
   verdictWord,
   warmupCell,
 } from './cells.js';
 import { escapeXml as esc } from './escape.js';
+import { COMPARISON_HEADER, comparisonCells, GATE_HEADER } from './rows.js';
 import { histogramSvg, timelineSvg } from './svg.js';
 
 const styles = `
@@ -98,20 +96,14 @@ export function renderHtml(report: BenchReport): string {
   ];
   if (report.gates.length > 0) {
     parts.push('<h2>Gates</h2>', table(
-      ['verdict', 'gate', 'row', 'observed', 'detail'],
+      GATE_HEADER,
       report.gates.map((gate) => [verdictSpan(gate.verdict), esc(gate.name), esc(gate.rowLabel), esc(gate.observed), esc(gate.detail)]),
     ));
   }
   if (report.comparisons.length > 0) {
     parts.push('<h2>Comparisons</h2>', table(
-      ['candidate', 'baseline', 'p50 ratio (candidate / baseline)', 'threshold', 'verdict'],
-      report.comparisons.map((comparison) => [
-        esc(labelOf(report, comparison.candidateRowId)),
-        esc(comparison.kind === 'vs' ? labelOf(report, comparison.baselineRowId) : `${comparison.baselineRowId} in ${comparison.baselineReport ?? ''}`),
-        esc(ratioCell(comparison)),
-        esc(thresholdCell(comparison)),
-        verdictSpan(comparison.verdict),
-      ]),
+      COMPARISON_HEADER,
+      report.comparisons.map((comparison) => [...comparisonCells(report, comparison).map(esc), verdictSpan(comparison.verdict)]),
     ));
   }
   parts.push('<h2>Rows</h2>');

@@ -4,25 +4,18 @@
  */
 import type { BenchReport } from '../report-types.js';
 import {
-  cvCell,
   environmentLine,
   hasUnsupportedPercentile,
-  labelOf,
-  meanCell,
   measuredRows,
-  outlierCell,
-  percentileCell,
-  percentileWithInterval,
   providerCell,
-  ratioCell,
   settingsLine,
   steadyCell,
-  thresholdCell,
   throughputCell,
   UNSUPPORTED_FOOTNOTE,
   verdictWord,
   warmupCell,
 } from './cells.js';
+import { COMPARISON_HEADER, comparisonCells, GATE_HEADER, LATENCY_HEADER, latencyCells, reportNotes } from './rows.js';
 import { formatDuration } from '../units.js';
 
 /** Escapes text for a table cell. */
@@ -46,40 +39,22 @@ export function renderMarkdown(report: BenchReport): string {
   parts.push(`${environmentLine(report)}  \n${settingsLine(report)}`);
   if (report.gates.length > 0) {
     parts.push('### Gates', table(
-      ['verdict', 'gate', 'row', 'observed', 'detail'],
+      GATE_HEADER,
       report.gates.map((gate) => [`${verdictIcon[gate.verdict]} ${verdictWord(gate.verdict)}`, gate.name, gate.rowLabel, gate.observed, gate.detail]),
     ));
   }
   if (measured.length > 0) {
     parts.push('### Latency (steady state)', table(
-      ['row', 'runs', 'p50 [95% CI]', 'p90', 'p95 [95% CI]', 'p99', 'max', 'mean ± sd', 'cv', 'outliers', 'throughput'],
-      measured.map((row) => {
-        const { percentiles } = row.statistics;
-        return [
-          row.label,
-          row.statistics.count.toLocaleString('en-US'),
-          percentileWithInterval(percentiles.p50),
-          percentileCell(percentiles.p90),
-          percentileWithInterval(percentiles.p95),
-          percentileCell(percentiles.p99),
-          formatDuration(row.statistics.max),
-          meanCell(row),
-          cvCell(row),
-          outlierCell(row),
-          throughputCell(row),
-        ];
-      }),
+      [...LATENCY_HEADER, 'throughput'],
+      measured.map((row) => [...latencyCells(row), throughputCell(row)]),
     ));
     if (hasUnsupportedPercentile(measured)) parts.push(`<sub>${cell(UNSUPPORTED_FOOTNOTE)}</sub>`);
   }
   if (report.comparisons.length > 0) {
     parts.push('### Comparisons', table(
-      ['candidate', 'baseline', 'p50 ratio (candidate / baseline)', 'threshold', 'verdict'],
+      COMPARISON_HEADER,
       report.comparisons.map((comparison) => [
-        labelOf(report, comparison.candidateRowId),
-        comparison.kind === 'vs' ? labelOf(report, comparison.baselineRowId) : `${comparison.baselineRowId} in ${comparison.baselineReport ?? ''}`,
-        ratioCell(comparison),
-        thresholdCell(comparison),
+        ...comparisonCells(report, comparison),
         comparison.verdict === null ? '-' : `${verdictIcon[comparison.verdict]} ${verdictWord(comparison.verdict)}`,
       ]),
     ));
@@ -90,7 +65,7 @@ export function renderMarkdown(report: BenchReport): string {
       ? [row.label, `${row.provider.requested} (skipped)`, '-', '-', '-', row.reason]
       : [row.label, providerCell(row), formatDuration(row.phases.sessionCreationMs), formatDuration(row.phases.firstRunMs), warmupCell(row), steadyCell(row)]),
   ));
-  const notes = [...report.notes, ...measured.flatMap((row) => row.notes.map((note) => `${row.label}: ${note}`))];
+  const notes = reportNotes(report, measured);
   if (notes.length > 0) parts.push('### Notes', notes.map((note) => `- ${note}`).join('\n'));
   return parts.join('\n\n') + '\n';
 }

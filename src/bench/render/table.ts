@@ -5,52 +5,31 @@
 import Table from 'cli-table3';
 import type { BenchReport } from '../report-types.js';
 import {
-  cvCell,
   environmentLine,
   gcCell,
   hasUnsupportedPercentile,
-  labelOf,
   loopDelayCell,
-  meanCell,
   measuredRows,
-  outlierCell,
-  percentileCell,
-  percentileWithInterval,
   providerCell,
-  ratioCell,
   rssCell,
   settingsLine,
   steadyCell,
-  thresholdCell,
   throughputCell,
   UNSUPPORTED_FOOTNOTE,
   verdictWord,
   warmupCell,
 } from './cells.js';
+import { COMPARISON_HEADER, comparisonCells, LATENCY_HEADER, latencyCells, reportNotes } from './rows.js';
 import { formatDuration } from '../units.js';
 
-function newTable(head: string[]): Table.Table {
+function newTable(head: readonly string[]): Table.Table {
   // No colours: output is often piped, and tests compare it as text.
-  return new Table({ head, style: { head: [], border: [], compact: true } });
+  return new Table({ head: [...head], style: { head: [], border: [], compact: true } });
 }
 
 function latencyTable(report: BenchReport): string {
-  const table = newTable(['row', 'runs', 'p50 [95% CI]', 'p90', 'p95 [95% CI]', 'p99', 'max', 'mean ± sd', 'cv', 'outliers']);
-  for (const row of measuredRows(report)) {
-    const { percentiles } = row.statistics;
-    table.push([
-      row.label,
-      row.statistics.count.toLocaleString('en-US'),
-      percentileWithInterval(percentiles.p50),
-      percentileCell(percentiles.p90),
-      percentileWithInterval(percentiles.p95),
-      percentileCell(percentiles.p99),
-      formatDuration(row.statistics.max),
-      meanCell(row),
-      cvCell(row),
-      outlierCell(row),
-    ]);
-  }
+  const table = newTable(LATENCY_HEADER);
+  for (const row of measuredRows(report)) table.push(latencyCells(row));
   return `Latency (steady state)\n${table.toString()}`;
 }
 
@@ -78,11 +57,8 @@ function phaseTable(report: BenchReport): string {
 }
 
 function comparisonTable(report: BenchReport): string {
-  const table = newTable(['candidate', 'baseline', 'p50 ratio (candidate / baseline)', 'threshold', 'verdict']);
-  for (const comparison of report.comparisons) {
-    const baseline = comparison.kind === 'vs' ? labelOf(report, comparison.baselineRowId) : `${comparison.baselineRowId} in ${comparison.baselineReport ?? ''}`;
-    table.push([labelOf(report, comparison.candidateRowId), baseline, ratioCell(comparison), thresholdCell(comparison), verdictWord(comparison.verdict)]);
-  }
+  const table = newTable(COMPARISON_HEADER);
+  for (const comparison of report.comparisons) table.push([...comparisonCells(report, comparison), verdictWord(comparison.verdict)]);
   return `Comparisons\n${table.toString()}`;
 }
 
@@ -103,7 +79,7 @@ export function renderTable(report: BenchReport): string {
   if (report.comparisons.length > 0) sections.push(comparisonTable(report));
   if (hasUnsupportedPercentile(measured)) sections.push(UNSUPPORTED_FOOTNOTE);
   if (report.gates.length > 0) sections.push(`Gates: ${verdictWord(report.verdict)}\n${gateLines(report).join('\n')}`);
-  const notes = [...report.notes, ...measured.flatMap((row) => row.notes.map((note) => `${row.label}: ${note}`))];
+  const notes = reportNotes(report, measured);
   if (notes.length > 0) sections.push(notes.map((note) => `note: ${note}`).join('\n'));
   return sections.join('\n\n') + '\n';
 }

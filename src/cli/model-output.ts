@@ -1,10 +1,12 @@
 /**
  * What every command that writes a model shares: the tool version recorded in
- * provenance, and the checks on its -o path before any work starts.
+ * provenance, the checks on its -o path before any work starts, and the
+ * error of a failed --min-cosine gate.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../common/errors.js';
+import { MlctlError, UsageError } from '../common/errors.js';
 import { sameFile } from '../common/same-file.js';
+import type { CosineGate } from '../verify/job-common.js';
 
 let cachedVersion: string | undefined;
 
@@ -33,4 +35,22 @@ export async function checkModelOutput(command: string, input: string, output: s
   const { assertWritable } = await import('../common/atomic-file.js');
   await assertWritable(output, { force });
   return output;
+}
+
+/**
+ * Throws when the `--min-cosine` gate was not met (the job then wrote nothing).
+ * @param unchecked - why no cosine was measured, for the message when there is none.
+ * @param hint - what the user can try instead.
+ * @throws MlctlError MLCTL_CHECK_FAILED (exit 1).
+ */
+export function assertCosineGate(gate: CosineGate | undefined, unchecked: string, hint: string): void {
+  if (gate === undefined || gate.passed) return;
+  const worst = gate.worstCosine;
+  throw new MlctlError(
+    'MLCTL_CHECK_FAILED',
+    worst === null
+      ? `--min-cosine ${gate.minCosine} could not be checked (${unchecked}); nothing was written`
+      : `the lowest output cosine ${worst.toFixed(6)} is below --min-cosine ${gate.minCosine}; nothing was written`,
+    { hint },
+  );
 }

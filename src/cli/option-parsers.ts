@@ -24,3 +24,30 @@ export function parseCosine(flag = '--min-cosine') {
     return number;
   };
 }
+
+/**
+ * Parser for `--op-types`: a comma-separated list of names from `choices`.
+ * @throws UsageError naming the first operator not in `choices`, or an empty list.
+ */
+export function parseOpTypeList<T extends string>(choices: readonly T[]) {
+  return (value: string): T[] => {
+    const list = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const bad = list.find((item) => !(choices as readonly string[]).includes(item));
+    if (bad !== undefined || list.length === 0) {
+      throw new UsageError(`--op-types '${value}' names ${bad === undefined ? 'no operator' : `'${bad}'`}; expected a comma-separated list of ${choices.join(', ')}`);
+    }
+    return list as T[];
+  };
+}
+
+/** Commander collector for a repeatable `--exclude`: a node name, or `/regex/flags`. */
+export function parseExclude(value: string, previous: unknown): (string | RegExp)[] {
+  const list = Array.isArray(previous) ? (previous as (string | RegExp)[]) : [];
+  const match = /^\/(.*)\/([a-z]*)$/.exec(value);
+  if (match === null) return [...list, value];
+  try {
+    return [...list, new RegExp(match[1]!, match[2])];
+  } catch (error) {
+    throw new UsageError(`--exclude '${value}' is not a valid regular expression: ${(error as Error).message}`);
+  }
+}

@@ -4,9 +4,7 @@
  * with provenance. Never prints; returns a structured outcome.
  */
 import path from 'node:path';
-import { assertWritable } from '../common/atomic-file.js';
-import { describeError, MlctlError, UsageError } from '../common/errors.js';
-import { sameFile } from '../common/same-file.js';
+import { describeError, MlctlError } from '../common/errors.js';
 import { encodeMessageChunks, MAX_PROTOBUF_BYTES } from '../onnx/codec.js';
 import { isExternalTensor, loadExternalDataInline } from '../onnx/external-data.js';
 import { saveModel, serializeModel, type LoadedModel } from '../onnx/model-io.js';
@@ -25,6 +23,7 @@ import {
 } from '../passes/quantize/index.js';
 import type { HostTensor } from '../runtime/types.js';
 import type { ExternalTensorReader } from './external-reader.js';
+import { checkQuantizeOutput, cosineGate, writtenModel, type CosineGate, type WrittenModel } from './job-common.js';
 import { prepareModel, type PreparedModel } from './quantize-weights.js';
 import type { SpeedCheck } from './speed-check.js';
 import type { FallbackNode, Verification, VerifyInputOptions } from './verify-model.js';
@@ -64,7 +63,7 @@ export interface QuantizeJob {
 export interface QuantizeOutcome {
   input: { path: string; sizeBytes: number };
   /** Absent on a dry run or when the gate failed. */
-  output?: { path: string; sizeBytes: number; externalData?: { path: string; sizeBytes: number } };
+  output?: WrittenModel;
   /** Serialized size of the quantized model (what the output weighs without metadata changes). */
   quantizedSizeBytes: number;
   dryRun: boolean;
@@ -76,7 +75,7 @@ export interface QuantizeOutcome {
   fallbacks: FallbackNode[];
   /** Weight types this onnxruntime's ConvInteger takes (probed only for dynamic mode with `convInteger`). */
   convIntegerWeightTypes?: QuantizedType[];
-  gate?: { minCosine: number; worstCosine: number | null; passed: boolean };
+  gate?: CosineGate;
   /** With `checkSpeed`: latency of the quantized model against the original's, here. */
   speed?: SpeedCheck;
   /** Why the speed check could not run. */
@@ -129,15 +128,6 @@ function serializedSize(model: ModelProto): number {
 async function runtimeBytes(model: ModelProto, loaded: LoadedModel): Promise<Uint8Array> {
   if (!hasExternalTensors(model)) return serializeModel(model);
   return serializeModel(await loadExternalDataInline({ ...loaded, model }));
-}
-
-async function checkPaths(job: QuantizeJob): Promise<string | undefined> {
-  if (job.dryRun === true) return undefined;
-  if (job.output === undefined || job.output === '') throw new UsageError('quantize needs an output path: pass -o <out.onnx>, or --dry-run to only see the plan');
-  if (await sameFile(job.output, job.input)) {
-    throw new UsageError(`the output path '${job.output}' is the input model; quantize never overwrites its input`, { hint: 'choose another -o path' });
-  }
-  return job.output;
 }
 
 /** The ConvInteger weight types to plan with: probed in onnxruntime only when dynamic mode may emit ConvInteger. */
@@ -214,8 +204,7 @@ async function check(job: QuantizeJob, prepared: PreparedModel, first: QuantizeR
  */
 export async function runQuantizeJob(job: QuantizeJob): Promise<QuantizeOutcome> {
   const started = performance.now();
-  const output = await checkPaths(job);
-  if (output !== undefined) await assertWritable(output, { force: job.force === true });
+  const output = await checkQuantizeOutput(job);
 
   const convTypes = await convIntegerTypes(job);
   const passOptions = (kernel: WeightKernel | undefined, forceFloat: readonly string[]): QuantizeOptions => ({
@@ -253,8 +242,7 @@ export async function runQuantizeJob(job: QuantizeJob): Promise<QuantizeOutcome>
   if (checked.speed !== undefined) outcome.speed = checked.speed;
   if (checked.speedSkipped !== undefined) outcome.speedSkipped = checked.speedSkipped;
   if (job.minCosine !== undefined) {
-    const worst = checked.verification?.worstCosine ?? null;
-    outcome.gate = { minCosine: job.minCosine, worstCosine: worst, passed: worst !== null && worst >= job.minCosine };
+    outcome.gate = cosineGate(job.minCosine, checked.verification?.worstCosine ?? null);
   }
 
   if (output !== undefined && outcome.gate?.passed !== false) {
@@ -271,8 +259,7 @@ export async function runQuantizeJob(job: QuantizeJob): Promise<QuantizeOutcome>
       force: job.force === true,
       ...(needsExternal ? { externalData: { location: `${path.basename(output)}.data` }, ...(loaded.dir === undefined ? {} : { sourceDir: loaded.dir }) } : {}),
     });
-    outcome.output = { path: saved.path, sizeBytes: saved.sizeBytes };
-    if (saved.externalData !== undefined) outcome.output.externalData = { path: saved.externalData.path, sizeBytes: saved.externalData.sizeBytes };
+    outcome.output = writtenModel(saved);
   }
   const savedAt = performance.now();
   outcome.timingsMs.save = savedAt - verifiedAt;

@@ -3,8 +3,8 @@
  * magnitude (unstructured) or channel (structured) pruning, checked in
  * onnxruntime.
  */
-import { MlctlError, UsageError } from '../../common/errors.js';
-import { collectShape, parseCosine } from '../option-parsers.js';
+import { UsageError } from '../../common/errors.js';
+import { collectShape, parseCosine, parseExclude, parseOpTypeList } from '../option-parsers.js';
 import { defineCommand } from '../command-definition.js';
 
 /** Operator types `--op-types` accepts (the pass's list; repeated here so that --help needs no heavy import). */
@@ -40,34 +40,12 @@ function parseSparsity(value: string): number {
   return number;
 }
 
-function parseOpTypes(value: string): OpTypeChoice[] {
-  const list = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  const bad = list.find((item) => !(opTypeChoices as readonly string[]).includes(item));
-  if (bad !== undefined || list.length === 0) {
-    throw new UsageError(`--op-types '${value}' names ${bad === undefined ? 'no operator' : `'${bad}'`}; expected a comma-separated list of ${opTypeChoices.join(', ')}`);
-  }
-  return list as OpTypeChoice[];
-}
-
-function parseExclude(value: string, previous: unknown): (string | RegExp)[] {
-  const list = Array.isArray(previous) ? (previous as (string | RegExp)[]) : [];
-  const match = /^\/(.*)\/([a-z]*)$/.exec(value);
-  if (match === null) return [...list, value];
-  try {
-    return [...list, new RegExp(match[1]!, match[2])];
-  } catch (error) {
-    throw new UsageError(`--exclude '${value}' is not a valid regular expression: ${(error as Error).message}`);
-  }
-}
-
 function parseCount(flag: string, minimum = 0) {
   return (value: string): number => {
     if (!/^[0-9]+$/.test(value) || Number(value) < minimum) throw new UsageError(`--${flag} '${value}' is not an integer of at least ${minimum}`);
     return Number(value);
   };
 }
-
-
 
 export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>({
   name: 'prune',
@@ -89,7 +67,7 @@ export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>(
     { flags: '--scope <scope>', description: 'magnitude: the sparsity holds per weight (layer) or over all of them (global)', choices: ['layer', 'global'], defaultValue: 'layer' },
     { flags: '--norm <norm>', description: 'channels: rank channels by the L1 or L2 norm of their weights', choices: ['l1', 'l2'], defaultValue: 'l1' },
     { flags: '--round-to <n>', description: 'channels: leave each layer a multiple of n channels (8 or 16 suit CPU kernels)', parse: parseCount('round-to', 1), defaultValue: '1' },
-    { flags: '--op-types <list>', description: `operators whose weights (magnitude) or outputs (channels) to prune, comma-separated (default Conv,MatMul,Gemm; also ConvTranspose)`, parse: parseOpTypes },
+    { flags: '--op-types <list>', description: `operators whose weights (magnitude) or outputs (channels) to prune, comma-separated (default Conv,MatMul,Gemm; also ConvTranspose)`, parse: parseOpTypeList(opTypeChoices) },
     { flags: '--exclude <node>', description: 'leave a node alone: its name, or /regex/ (repeatable)', parse: parseExclude, defaultValue: [] },
     { flags: '--min-elements <n>', description: 'magnitude: leave weights with fewer elements dense', parse: parseCount('min-elements'), defaultValue: '1024' },
     { flags: '--sparse-storage', description: 'magnitude: store pruned weights as sparse tensors where that is smaller (values + int64 indices)' },
@@ -109,7 +87,7 @@ export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>(
 
   async run([modelPath], options, context) {
     if (options.sparsity === undefined) throw new UsageError('prune needs a target: pass --sparsity <fraction>, e.g. --sparsity 0.5');
-    const { checkModelOutput, packageVersion } = await import('../model-output.js');
+    const { assertCosineGate, checkModelOutput, packageVersion } = await import('../model-output.js');
     const output = await checkModelOutput('prune', modelPath, options.output, options.force === true);
     const { runPruneJob } = await import('../../verify/prune-job.js');
     const { withSpinner } = await import('../spinner.js');
@@ -137,15 +115,6 @@ export const pruneCommand = defineCommand<[model: string], PruneCommandOptions>(
     );
     const render = await import('../render/prune-report.js');
     context.stdout.write(options.json === true ? render.pruneOutcomeJson(outcome) : render.renderPruneOutcome(outcome));
-    if (outcome.gate !== undefined && !outcome.gate.passed) {
-      const worst = outcome.gate.worstCosine;
-      throw new MlctlError(
-        'MLCTL_CHECK_FAILED',
-        worst === null
-          ? `--min-cosine ${outcome.gate.minCosine} could not be checked (${outcome.verificationSkipped ?? 'no float outputs'}); nothing was written`
-          : `the lowest output cosine ${worst.toFixed(6)} is below --min-cosine ${outcome.gate.minCosine}; nothing was written`,
-        { hint: 'lower --sparsity, --exclude the most sensitive layers, or fine-tune after pruning' },
-      );
-    }
+    assertCosineGate(outcome.gate, outcome.verificationSkipped ?? 'no float outputs', 'lower --sparsity, --exclude the most sensitive layers, or fine-tune after pruning');
   },
 });

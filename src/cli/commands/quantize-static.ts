@@ -4,9 +4,9 @@
  * quantize.ts so that the weight-only/dynamic command stays as it is; cheap
  * to import (heavy modules load inside the action).
  */
-import { MlctlError, UsageError } from '../../common/errors.js';
+import { UsageError } from '../../common/errors.js';
 import type { CommandContext, OptionDefinition } from '../command-definition.js';
-import { packageVersion } from '../model-output.js';
+import { assertCosineGate, packageVersion } from '../model-output.js';
 
 /** Calibration methods `--calibrate` accepts. */
 export const calibrationMethods = ['minmax', 'percentile', 'entropy'] as const;
@@ -174,21 +174,7 @@ export async function runStaticQuantize(modelPath: string, options: SharedQuanti
     }),
   );
   for (const warning of outcome.warnings.filter((w) => w !== randomWarning)) context.stderr.write(`mlctl: warning: ${warning}\n`);
-  if (options.json === true) {
-    const { staticQuantizeOutcomeJson } = await import('../render/static-quantize-report.js');
-    context.stdout.write(staticQuantizeOutcomeJson(outcome));
-  } else {
-    const { renderStaticQuantizeOutcome } = await import('../render/static-quantize-report.js');
-    context.stdout.write(renderStaticQuantizeOutcome(outcome));
-  }
-  if (outcome.gate !== undefined && !outcome.gate.passed) {
-    const worst = outcome.gate.worstCosine;
-    throw new MlctlError(
-      'MLCTL_CHECK_FAILED',
-      worst === null
-        ? `--min-cosine ${outcome.gate.minCosine} could not be checked (verification did not run); nothing was written`
-        : `the lowest output cosine ${worst.toFixed(6)} is below --min-cosine ${outcome.gate.minCosine}; nothing was written`,
-      { hint: 'try --target-cosine to keep the most sensitive nodes in float, --calibrate percentile, or more calibration samples' },
-    );
-  }
+  const render = await import('../render/static-quantize-report.js');
+  context.stdout.write(options.json === true ? render.staticQuantizeOutcomeJson(outcome) : render.renderStaticQuantizeOutcome(outcome));
+  assertCosineGate(outcome.gate, 'verification did not run', 'try --target-cosine to keep the most sensitive nodes in float, --calibrate percentile, or more calibration samples');
 }

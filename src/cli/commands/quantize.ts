@@ -2,11 +2,11 @@
  * `mlctl quantize <in.onnx> -o <out.onnx> [options]`: int8/uint8 weight
  * quantization with ONNX Runtime's numerics, verified in onnxruntime.
  */
-import { MlctlError, UsageError } from '../../common/errors.js';
-import { packageVersion } from '../model-output.js';
-import { collectShape, parseCosine } from '../option-parsers.js';
+import { UsageError } from '../../common/errors.js';
+import { assertCosineGate, packageVersion } from '../model-output.js';
+import { collectShape, parseCosine, parseExclude, parseOpTypeList } from '../option-parsers.js';
 import { defineCommand } from '../command-definition.js';
-import { checkStaticOnly, runStaticQuantize, staticQuantizeOptions, type StaticCommandOptions } from './quantize-static.js';
+import { checkStaticOnly, runStaticQuantize, staticQuantizeOptions, type SharedQuantizeOptions, type StaticCommandOptions } from './quantize-static.js';
 
 /** Operator types `--op-types` accepts: the pass's list, repeated so that --help needs no heavy import (a test keeps them equal). */
 export const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather'] as const;
@@ -15,49 +15,11 @@ export const opTypeChoices = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather
 export const defaultMinElements = 1024;
 
 /** Options of `mlctl quantize`, as commander parses them. */
-export interface QuantizeCommandOptions extends StaticCommandOptions {
-  output?: string;
+export interface QuantizeCommandOptions extends SharedQuantizeOptions, StaticCommandOptions {
   mode: 'weight-only' | 'dynamic' | 'static';
-  perChannel?: boolean;
-  perTensor?: boolean;
-  symmetric?: boolean;
-  asymmetric?: boolean;
   weightType: 'int8' | 'uint8';
-  reduceRange?: boolean;
-  convInteger?: boolean;
-  opTypes?: string[];
-  exclude: (string | RegExp)[];
   minElements: number;
-  dryRun?: boolean;
-  json?: boolean;
-  verify: boolean;
-  minCosine?: number;
-  checkSpeed?: boolean;
-  force?: boolean;
-  shape?: Record<string, number[]>;
   seed: number;
-  inputs?: string;
-  externalData?: boolean;
-}
-
-function parseOpTypes(value: string): string[] {
-  const list = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  const bad = list.find((item) => !(opTypeChoices as readonly string[]).includes(item));
-  if (bad !== undefined || list.length === 0) {
-    throw new UsageError(`--op-types '${value}' names ${bad === undefined ? 'no operator' : `'${bad}'`}; expected a comma-separated list of ${opTypeChoices.join(', ')}`);
-  }
-  return list;
-}
-
-function parseExclude(value: string, previous: unknown): (string | RegExp)[] {
-  const list = Array.isArray(previous) ? (previous as (string | RegExp)[]) : [];
-  const match = /^\/(.*)\/([a-z]*)$/.exec(value);
-  if (match === null) return [...list, value];
-  try {
-    return [...list, new RegExp(match[1]!, match[2])];
-  } catch (error) {
-    throw new UsageError(`--exclude '${value}' is not a valid regular expression: ${(error as Error).message}`);
-  }
 }
 
 function parseCount(flag: string) {
@@ -67,13 +29,10 @@ function parseCount(flag: string) {
   };
 }
 
-
-
 function either(yes: boolean | undefined, no: boolean | undefined, yesFlag: string, noFlag: string): boolean | undefined {
   if (yes === true && no === true) throw new UsageError(`${yesFlag} and ${noFlag} contradict each other; pass one of them`);
   return yes === true ? true : no === true ? false : undefined;
 }
-
 
 export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOptions>({
   name: 'quantize',
@@ -97,7 +56,7 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
     { flags: '--weight-type <type>', description: 'weight element type', choices: ['int8', 'uint8'], defaultValue: 'int8' },
     { flags: '--reduce-range', description: '7-bit weights, for AVX2 CPUs without VNNI' },
     { flags: '--conv-integer', description: 'dynamic mode: emit ConvInteger for Conv (slower than float Conv in onnxruntime 1.30 on CPU; default weight-only)' },
-    { flags: '--op-types <list>', description: `operator types to quantize, comma-separated (default all: ${opTypeChoices.join(',')})`, parse: parseOpTypes },
+    { flags: '--op-types <list>', description: `operator types to quantize, comma-separated (default all: ${opTypeChoices.join(',')})`, parse: parseOpTypeList(opTypeChoices) },
     { flags: '--exclude <node>', description: 'leave a node in float: its name, or /regex/ (repeatable)', parse: parseExclude, defaultValue: [] },
     { flags: '--min-elements <n>', description: 'leave weights with fewer elements in float', parse: parseCount('--min-elements'), defaultValue: String(defaultMinElements) },
     { flags: '--dry-run', description: 'show the plan and the estimated size; write nothing' },
@@ -163,22 +122,8 @@ export const quantizeCommand = defineCommand<[model: string], QuantizeCommandOpt
         parameters: { ...passOptions, exclude: options.exclude.map(String) },
       }),
     );
-    if (options.json === true) {
-      const { quantizeOutcomeJson } = await import('../render/quantize-report.js');
-      context.stdout.write(quantizeOutcomeJson(outcome));
-    } else {
-      const { renderQuantizeOutcome } = await import('../render/quantize-report.js');
-      context.stdout.write(renderQuantizeOutcome(outcome));
-    }
-    if (outcome.gate !== undefined && !outcome.gate.passed) {
-      const worst = outcome.gate.worstCosine;
-      throw new MlctlError(
-        'MLCTL_CHECK_FAILED',
-        worst === null
-          ? `--min-cosine ${outcome.gate.minCosine} could not be checked (${outcome.verificationSkipped ?? 'no float outputs'}); nothing was written`
-          : `the lowest output cosine ${worst.toFixed(6)} is below --min-cosine ${outcome.gate.minCosine}; nothing was written`,
-        { hint: 'try --per-channel, --exclude the most sensitive nodes, or --mode weight-only' },
-      );
-    }
+    const render = await import('../render/quantize-report.js');
+    context.stdout.write(options.json === true ? render.quantizeOutcomeJson(outcome) : render.renderQuantizeOutcome(outcome));
+    assertCosineGate(outcome.gate, outcome.verificationSkipped ?? 'no float outputs', 'try --per-channel, --exclude the most sensitive nodes, or --mode weight-only');
   },
 });

@@ -2,32 +2,14 @@
  * Rendering the outcome of `mlctl quantize` as plain-text tables, or as one
  * JSON document.
  */
-import Table from 'cli-table3';
 import type { QuantizeOutcome } from '../../verify/quantize-job.js';
+import { fixed, gateNote, jsonDocument, ms, newTable, percent, scientific } from './report-common.js';
 import { formatBytes, formatCount } from './summary-tables.js';
 
 /** Node rows shown in the table before the rest is summarized (all of them are in --json). */
 const maxNodeRows = 40;
 /** Tensor rows shown in the table before the rest is summarized. */
 const maxTensorRows = 40;
-
-function newTable(head: string[]): Table.Table {
-  return new Table({ head, style: { head: [], border: [], compact: true } });
-}
-
-function fixed(value: number | null | undefined, digits: number): string {
-  if (value === null || value === undefined) return '-';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  return value.toFixed(digits);
-}
-
-function scientific(value: number): string {
-  return Number.isFinite(value) ? value.toExponential(3) : String(value);
-}
-
-function percent(ratio: number): string {
-  return `${(ratio * 100).toFixed(1)}%`;
-}
 
 function renderOverview(outcome: QuantizeOutcome): string {
   const { report } = outcome;
@@ -50,10 +32,6 @@ function renderOverview(outcome: QuantizeOutcome): string {
   );
   if (written?.externalData !== undefined) table.push(['External data', `${written.externalData.path} (${formatBytes(written.externalData.sizeBytes)})`]);
   return table.toString();
-}
-
-function ms(value: number): string {
-  return `${Math.round(value)} ms`;
 }
 
 function renderTensors(outcome: QuantizeOutcome): string | undefined {
@@ -117,9 +95,7 @@ function renderNotes(outcome: QuantizeOutcome): string | undefined {
     lines.push(`--check-speed: ${speed.originalMs.toFixed(2)} ms → ${speed.quantizedMs.toFixed(2)} ms per inference (median of ${speed.runs}); ${speed.advice}`);
   }
   if (outcome.speedSkipped !== undefined) lines.push(`--check-speed: ${outcome.speedSkipped}`);
-  if (outcome.gate !== undefined) {
-    lines.push(`--min-cosine ${outcome.gate.minCosine}: ${outcome.gate.passed ? 'met' : 'NOT met'} (lowest cosine ${fixed(outcome.gate.worstCosine, 6)})`);
-  }
+  if (outcome.gate !== undefined) lines.push(gateNote(outcome.gate));
   return lines.length === 0 ? undefined : lines.map((line) => `Note: ${line}`).join('\n');
 }
 
@@ -131,5 +107,5 @@ export function renderQuantizeOutcome(outcome: QuantizeOutcome): string {
 
 /** The outcome as one JSON document (schemaVersion 1); infinities become null. */
 export function quantizeOutcomeJson(outcome: QuantizeOutcome): string {
-  return JSON.stringify({ schemaVersion: 1, ...outcome }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2) + '\n';
+  return jsonDocument({ schemaVersion: 1, ...outcome });
 }

@@ -2,31 +2,13 @@
  * Rendering the outcome of `mlctl quantize --mode static` as plain-text
  * tables, or as one JSON document.
  */
-import Table from 'cli-table3';
 import type { StaticQuantizeOutcome } from '../../verify/calibration/static-quantize-job.js';
+import { fixed, gateNote, jsonDocument, ms, newTable, scientific } from './report-common.js';
 import { formatBytes, formatCount } from './summary-tables.js';
 
 const maxNodeRows = 40;
 const maxRankingRows = 20;
 const maxDebugRows = 40;
-
-function newTable(head: string[]): Table.Table {
-  return new Table({ head, style: { head: [], border: [], compact: true } });
-}
-
-function fixed(value: number | null | undefined, digits: number): string {
-  if (value === null || value === undefined) return '-';
-  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  return value.toFixed(digits);
-}
-
-function scientific(value: number): string {
-  return Number.isFinite(value) ? value.toExponential(3) : String(value);
-}
-
-function ms(value: number): string {
-  return `${Math.round(value)} ms`;
-}
 
 function renderOverview(outcome: StaticQuantizeOutcome): string {
   const { report, calibration, prepare } = outcome;
@@ -116,9 +98,7 @@ function renderDebug(outcome: StaticQuantizeOutcome): string | undefined {
 function renderNotes(outcome: StaticQuantizeOutcome): string | undefined {
   const lines = [...outcome.report.notes];
   if (outcome.calibration.skipped.length > 0) lines.push(`${outcome.calibration.skipped.length} measured tensors got no range (not float32, or never finite); nodes reading them stay float`);
-  if (outcome.gate !== undefined) {
-    lines.push(`--min-cosine ${outcome.gate.minCosine}: ${outcome.gate.passed ? 'met' : 'NOT met'} (lowest cosine ${fixed(outcome.gate.worstCosine, 6)})`);
-  }
+  if (outcome.gate !== undefined) lines.push(gateNote(outcome.gate));
   return lines.length === 0 ? undefined : lines.map((line) => `Note: ${line}`).join('\n');
 }
 
@@ -130,5 +110,5 @@ export function renderStaticQuantizeOutcome(outcome: StaticQuantizeOutcome): str
 
 /** The outcome as one JSON document (schemaVersion 1); infinities become null. */
 export function staticQuantizeOutcomeJson(outcome: StaticQuantizeOutcome): string {
-  return JSON.stringify({ schemaVersion: 1, mode: 'static', ...outcome }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2) + '\n';
+  return jsonDocument({ schemaVersion: 1, mode: 'static', ...outcome });
 }

@@ -6,10 +6,8 @@
  * model, measure the per-tensor debug report, and save with provenance.
  * Never prints; returns a structured outcome.
  */
-import { assertWritable } from '../../common/atomic-file.js';
 import { MlctlError, UsageError } from '../../common/errors.js';
 import { sha256File } from '../../common/hash.js';
-import { sameFile } from '../../common/same-file.js';
 import { MAX_PROTOBUF_BYTES } from '../../onnx/codec.js';
 import { loadExternalDataInline } from '../../onnx/external-data.js';
 import { loadModel, saveModel, serializeModel } from '../../onnx/model-io.js';
@@ -34,6 +32,7 @@ import { collectRanges } from './collect-ranges.js';
 import type { CalibrationSettings } from './range-collectors.js';
 import { randomSamples, samplesFromDir, samplesFromFeeds, type Feeds, type SampleSource } from './samples.js';
 import { selectFloatNodes, type RankingMethod, type SelectionResult } from './selection.js';
+import { checkQuantizeOutput, cosineGate, writtenModel, type CosineGate, type WrittenModel } from '../job-common.js';
 import { activationSqnr, type TensorSqnr } from './sqnr-report.js';
 
 /** Where the calibration samples come from. */
@@ -84,7 +83,7 @@ export interface StaticQuantizeJob {
 /** What happened. */
 export interface StaticQuantizeOutcome {
   input: { path: string; sizeBytes: number };
-  output?: { path: string; sizeBytes: number; externalData?: { path: string; sizeBytes: number } };
+  output?: WrittenModel;
   quantizedSizeBytes: number;
   dryRun: boolean;
   prepare: PrepareReport;
@@ -108,7 +107,7 @@ export interface StaticQuantizeOutcome {
   /** Undefined with verify: false and no target. */
   verification?: { samples: number; source: string; metrics: AccuracyMetrics };
   debug?: TensorSqnr[];
-  gate?: { minCosine: number; worstCosine: number | null; passed: boolean };
+  gate?: CosineGate;
   warnings: string[];
   /** `reference`: running the float model on the samples verification and the search use. */
   timingsMs: { load: number; calibrate: number; quantize: number; reference: number; select: number; verify: number; save: number; total: number };
@@ -121,15 +120,6 @@ export function randomCalibrationWarning(count: number): string {
 
 /** Samples the search and verification use when no `--inputs` folder is given. */
 const EVALUATION_SAMPLES = 8;
-
-async function checkPaths(job: StaticQuantizeJob): Promise<string | undefined> {
-  if (job.dryRun === true) return undefined;
-  if (job.output === undefined || job.output === '') throw new UsageError('quantize needs an output path: pass -o <out.onnx>, or --dry-run to only see the plan');
-  if (await sameFile(job.output, job.input)) {
-    throw new UsageError(`the output path '${job.output}' is the input model; quantize never overwrites its input`, { hint: 'choose another -o path' });
-  }
-  return job.output;
-}
 
 async function sampleSource(job: StaticQuantizeJob, inputs: readonly IoMeta[], warnings: string[]): Promise<SampleSource> {
   const { dir, random, limit } = job.calibration;
@@ -170,8 +160,7 @@ function cachingKernel(): WeightKernel {
 export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<StaticQuantizeOutcome> {
   const started = performance.now();
   const progress = job.onProgress ?? (() => undefined);
-  const output = await checkPaths(job);
-  if (output !== undefined) await assertWritable(output, { force: job.force === true });
+  const output = await checkQuantizeOutput(job);
   const sourceSha256 = output === undefined ? undefined : sha256File(job.input);
   sourceSha256?.catch(() => undefined);
   const warnings: string[] = [];
@@ -274,8 +263,7 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
   if (verification !== undefined) outcome.verification = verification;
   if (debug !== undefined) outcome.debug = debug;
   if (job.minCosine !== undefined) {
-    const worst = verification?.metrics.worstCosine ?? null;
-    outcome.gate = { minCosine: job.minCosine, worstCosine: worst, passed: worst !== null && worst >= job.minCosine };
+    outcome.gate = cosineGate(job.minCosine, verification?.metrics.worstCosine ?? null);
   }
 
   if (output !== undefined && outcome.gate?.passed !== false) {
@@ -290,8 +278,7 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
       force: job.force === true,
       ...(needsExternal ? { externalData: { location: `${output.split(/[\\/]/).pop() ?? 'model'}.data` } } : {}),
     });
-    outcome.output = { path: saved.path, sizeBytes: saved.sizeBytes };
-    if (saved.externalData !== undefined) outcome.output.externalData = { path: saved.externalData.path, sizeBytes: saved.externalData.sizeBytes };
+    outcome.output = writtenModel(saved);
   }
   const savedAt = performance.now();
   outcome.timingsMs.save = savedAt - verifiedAt;

@@ -20,9 +20,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomNormalFloat32 } from '../fixtures/materialize-light.js';
-import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../src/onnx/builder.js';
+import { externalMatMulChain } from '../fixtures/lib/external-matmul-chain.js';
 import { saveModel } from '../src/onnx/model-io.js';
-import { DataLocation, DataType, type TensorProto } from '../src/onnx/types.js';
 import { runNodeChild, type ChildRun } from './lib/child-process.js';
 import { formatMiB, formatRatio, markdownTable, median } from './lib/measure.js';
 
@@ -45,27 +44,8 @@ async function createModel(file: string, layers: number): Promise<void> {
   } finally {
     await handle.close();
   }
-  const initializers: TensorProto[] = Array.from({ length: layers }, (_, i) => ({
-    name: `w${i}`,
-    dataType: DataType.FLOAT,
-    dims: [BigInt(size), BigInt(size)],
-    dataLocation: DataLocation.EXTERNAL,
-    externalData: [
-      { key: 'location', value: path.basename(dataFile) },
-      { key: 'offset', value: String(i * tensorBytes) },
-      { key: 'length', value: String(tensorBytes) },
-    ],
-    floatData: [], int32Data: [], stringData: [], int64Data: [], doubleData: [], uint64Data: [], metadataProps: [],
-  }));
-  const nodes = initializers.map((_, i) => makeNode('MatMul', [i === 0 ? 'x' : `h${i}`, `w${i}`], [i === layers - 1 ? 'y' : `h${i + 1}`], {}, { name: `matmul${i}` }));
-  const graph = makeGraph({
-    name: 'large_matmul_chain',
-    nodes,
-    inputs: [makeTensorValueInfo('x', DataType.FLOAT, ['batch', size])],
-    outputs: [makeTensorValueInfo('y', DataType.FLOAT, ['batch', size])],
-    initializers,
-  });
-  await saveModel(makeModel({ graph, opsets: { '': 17 }, producerName: 'mlctl-bench' }), file, { force: true });
+  const model = externalMatMulChain({ layers, size, location: path.basename(dataFile), graphName: 'large_matmul_chain', producerName: 'mlctl-bench' });
+  await saveModel(model, file, { force: true });
 }
 
 /** The baseline: read and write the model's bytes in 64 MiB pieces, then fsync, in a child process. */

@@ -13,11 +13,10 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../../src/onnx/builder.js';
+import { externalMatMulChain } from '../../fixtures/lib/external-matmul-chain.js';
 import { readExternalData } from '../../src/onnx/external-data.js';
 import { loadModel, saveModel } from '../../src/onnx/model-io.js';
 import { tensorData } from '../../src/onnx/tensor.js';
-import { DataLocation, DataType, type TensorProto } from '../../src/onnx/types.js';
 import { computeScaleZeroPoint, quantRange } from '../../src/passes/quantize/index.js';
 import { seeded } from '../passes/quantize/helpers.js';
 import { canMeasurePeakRss, runCliWithPeakRss } from '../helpers/peak-rss.js';
@@ -48,28 +47,8 @@ async function writeSparseModel(dir: string): Promise<string> {
   } finally {
     await data.close();
   }
-  const initializers: TensorProto[] = Array.from({ length: layers }, (_, i) => ({
-    name: `w${i}`,
-    dataType: DataType.FLOAT,
-    dims: [BigInt(size), BigInt(size)],
-    dataLocation: DataLocation.EXTERNAL,
-    externalData: [
-      { key: 'location', value: 'weights.bin' },
-      { key: 'offset', value: String(i * tensorBytes) },
-      { key: 'length', value: String(tensorBytes) },
-    ],
-    floatData: [], int32Data: [], stringData: [], int64Data: [], doubleData: [], uint64Data: [], metadataProps: [],
-  }));
-  const nodes = initializers.map((_, i) => makeNode('MatMul', [i === 0 ? 'x' : `h${i}`, `w${i}`], [i === layers - 1 ? 'y' : `h${i + 1}`], {}, { name: `matmul${i}` }));
-  const graph = makeGraph({
-    name: 'large',
-    nodes,
-    inputs: [makeTensorValueInfo('x', DataType.FLOAT, ['batch', size])],
-    outputs: [makeTensorValueInfo('y', DataType.FLOAT, ['batch', size])],
-    initializers,
-  });
   const file = path.join(dir, 'large.onnx');
-  await saveModel(makeModel({ graph, opsets: { '': 17 } }), file);
+  await saveModel(externalMatMulChain({ layers, size, location: 'weights.bin', graphName: 'large' }), file);
   return file;
 }
 

@@ -10,6 +10,8 @@ import { DataType, type GraphProto, type ModelProto, type TensorProto } from '..
 import { createSession } from '../../../src/runtime/onnxruntime.js';
 import { randomInputs } from '../../../src/runtime/random-inputs.js';
 import type { HostTensor } from '../../../src/runtime/types.js';
+import { cosine } from '../../helpers/metrics.js';
+export { cosine };
 
 /** Seeded values in [−amplitude, amplitude). */
 export function seeded(count: number, seed: number, amplitude = 1): Float32Array {
@@ -46,21 +48,6 @@ export async function runWith(model: ModelProto, feeds: Record<string, HostTenso
   }
 }
 
-/** Cosine similarity of two float outputs. */
-export function cosine(a: HostTensor, b: HostTensor): number {
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let dot = 0;
-  let xx = 0;
-  let yy = 0;
-  for (let i = 0; i < x.length; i++) {
-    dot += x[i]! * y[i]!;
-    xx += x[i]! * x[i]!;
-    yy += y[i]! * y[i]!;
-  }
-  if (xx === 0 && yy === 0) return 1;
-  return dot / Math.sqrt(xx * yy);
-}
 
 /** Runs both models on the same inputs and returns the lowest output cosine. */
 export async function worstCosine(original: ModelProto, quantized: ModelProto): Promise<number> {

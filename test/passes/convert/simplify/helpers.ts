@@ -11,6 +11,8 @@ import { DataType, type ModelProto, type TensorProto } from '../../../../src/onn
 import { createSession } from '../../../../src/runtime/onnxruntime.js';
 import type { HostTensor } from '../../../../src/runtime/types.js';
 import { feedAs, widenFloat16 } from '../../../../src/convert-runtime/host-tensors.js';
+import { cosine } from '../../../helpers/metrics.js';
+export { cosine };
 
 /** Seeded values in [−amplitude, amplitude). */
 export function seeded(count: number, seed: number, amplitude = 1): Float32Array {
@@ -64,20 +66,6 @@ export function expectClose(actual: HostTensor, expected: HostTensor, rtol = 1e-
   expect(worst).toBeLessThanOrEqual(atol);
 }
 
-/** Cosine similarity of two float outputs. */
-export function cosine(a: HostTensor, b: HostTensor): number {
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let dot = 0;
-  let xx = 0;
-  let yy = 0;
-  for (let i = 0; i < x.length; i++) {
-    dot += x[i]! * y[i]!;
-    xx += x[i]! * x[i]!;
-    yy += y[i]! * y[i]!;
-  }
-  return dot / Math.sqrt(xx * yy);
-}
 
 /** Operator counts of every graph of a model. */
 export function opCounts(m: ModelProto): Record<string, number> {

@@ -30,7 +30,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { materializeLightFile } from '../fixtures/materialize-light.js';
 import { createSession } from '../src/runtime/onnxruntime.js';
-import { parseNpy } from '../src/runtime/npy.js';
 import type { HostTensor } from '../src/runtime/types.js';
 import { markdownTable } from './lib/measure.js';
 
@@ -144,7 +143,7 @@ async function prepareInputs(model: StaticModel): Promise<{ calibration: string;
   await mkdir(unseen, { recursive: true });
   for (let i = 0; i < model.calibrationSamples; i++) await writeFile(path.join(calibration, `sample_${String(i).padStart(2, '0')}.npy`), npyBytes(model.sample(i + 1)));
   // --inputs takes input_<position> as well as the input's name, which may hold '/' (gpu_0/data_0).
-  await writeFile(path.join(unseen, 'input_0.npy'), npyBytes(model.sample(1000)));
+  await writeFile(path.join(unseen, 'input_0.npy'), npyBytes(model.sample(unseenSeeds[0]!)));
   return { calibration, unseen };
 }
 
@@ -186,34 +185,44 @@ async function quantize(model: StaticModel, inputs: { calibration: string; unsee
   return quantized;
 }
 
-/** Worst output cosine of `candidate` against `reference` on the unseen sample. */
-async function unseenCosine(reference: string, candidate: string, unseenDir: string): Promise<number> {
-  const file = path.join(unseenDir, 'input_0.npy');
-  const tensor = parseNpy(await readFile(file), file);
-  const outputs = async (model: string): Promise<Record<string, HostTensor>> => {
-    const session = await createSession(model, { logLevel: 'fatal' });
+/** Seeds of the inputs calibration never sees: the first is also the one `--inputs` verifies on. */
+const unseenSeeds = [1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007];
+
+/**
+ * Output cosine of `candidate` against `reference` on each unseen input (the
+ * worst over outputs): one page or photograph is a noisy measure for a model
+ * as sensitive as PP-OCR det, whose cosine varies by ±0.1 from page to page.
+ */
+async function unseenCosines(model: StaticModel, candidate: string): Promise<{ mean: number; min: number }> {
+  const outputs = async (file: string): Promise<Record<string, HostTensor>[]> => {
+    const session = await createSession(file, { logLevel: 'fatal' });
     try {
-      return await session.run({ [session.inputs[0]!.name]: tensor });
+      const results: Record<string, HostTensor>[] = [];
+      for (const seed of unseenSeeds) results.push(await session.run({ [session.inputs[0]!.name]: model.sample(seed) }));
+      return results;
     } finally {
       await session.release();
     }
   };
-  const [a, b] = [await outputs(reference), await outputs(candidate)];
-  let worst = 1;
-  for (const [name, x] of Object.entries(a)) {
-    const p = x.data as Float32Array;
-    const q = b[name]!.data as Float32Array;
-    let dot = 0;
-    let pp = 0;
-    let qq = 0;
-    for (let i = 0; i < p.length; i++) {
-      dot += p[i]! * q[i]!;
-      pp += p[i]! * p[i]!;
-      qq += q[i]! * q[i]!;
+  const [reference, quantized] = [await outputs(model.file), await outputs(candidate)];
+  const cosines = reference.map((a, i) => {
+    let worst = 1;
+    for (const [name, x] of Object.entries(a)) {
+      const p = x.data as Float32Array;
+      const q = quantized[i]![name]!.data as Float32Array;
+      let dot = 0;
+      let pp = 0;
+      let qq = 0;
+      for (let k = 0; k < p.length; k++) {
+        dot += p[k]! * q[k]!;
+        pp += p[k]! * p[k]!;
+        qq += q[k]! * q[k]!;
+      }
+      worst = Math.min(worst, dot / Math.sqrt(pp * qq));
     }
-    worst = Math.min(worst, dot / Math.sqrt(pp * qq));
-  }
-  return worst;
+    return worst;
+  });
+  return { mean: cosines.reduce((a, b) => a + b, 0) / cosines.length, min: Math.min(...cosines) };
 }
 
 async function latency(model: StaticModel, candidate: string, iterations: number): Promise<{ ratio: number; low: number; high: number; fp32Ms: number; int8Ms: number }> {
@@ -246,26 +255,27 @@ async function main(): Promise<void> {
     process.stderr.write(`${model.id}: benchmarking\n`);
     const speed = await latency(model, output, iterations);
     const size = (await stat(model.file)).size;
+    const unseen = await unseenCosines(model, output);
     rows.push([
       model.id, `${model.shape.join('×')}`, q.nodes, `${(size / 2 ** 20).toFixed(1)} → ${((q.sizeRatio * size) / 2 ** 20).toFixed(1)} MiB`, q.sizeRatio.toFixed(3),
-      q.cosine.toFixed(5), `${speed.fp32Ms.toFixed(1)} → ${speed.int8Ms.toFixed(1)} ms`, `${speed.ratio.toFixed(3)}× (${speed.low.toFixed(3)}–${speed.high.toFixed(3)})`,
+      `${q.cosine.toFixed(5)}; ${unseen.mean.toFixed(4)} (${unseen.min.toFixed(4)})`, `${speed.fp32Ms.toFixed(1)} → ${speed.int8Ms.toFixed(1)} ms`, `${speed.ratio.toFixed(3)}× (${speed.low.toFixed(3)}–${speed.high.toFixed(3)})`,
       `${(q.calibrateMs / 1000).toFixed(1)} s / ${(q.totalMs / 1000).toFixed(1)} s`,
     ]);
     if (values.search && model.id === 'ppocr-det') {
       const searched = path.join(workDir, model.id, `${model.id}.searched.onnx`);
       process.stderr.write(`${model.id}: accuracy-driven search\n`);
       const s = await quantize(model, inputs, searched, ['--target-cosine', values.target]);
-      const unseen = await unseenCosine(model.file, searched, inputs.unseen);
+      const searchedUnseen = await unseenCosines(model, searched);
       const searchedSpeed = await latency(model, searched, iterations);
       rows.push([
         `${model.id} --target-cosine ${values.target}`, `${model.shape.join('×')}`, `${Number(q.nodes.split(' ')[0]) - s.keptFloat!.length} (${s.keptFloat!.length} kept float: ${s.keptFloat!.slice(0, 6).join(', ')}${s.keptFloat!.length > 6 ? ', …' : ''})`,
-        '', s.sizeRatio.toFixed(3), `${unseen.toFixed(5)} (calibration pages: ${s.baselineCosine!.toFixed(4)} → ${s.cosine.toFixed(4)})`,
+        '', s.sizeRatio.toFixed(3), `${searchedUnseen.mean.toFixed(4)} (${searchedUnseen.min.toFixed(4)}); calibration pages: ${s.baselineCosine!.toFixed(4)} → ${s.cosine.toFixed(4)}`,
         `${searchedSpeed.fp32Ms.toFixed(1)} → ${searchedSpeed.int8Ms.toFixed(1)} ms`, `${searchedSpeed.ratio.toFixed(3)}× (${searchedSpeed.low.toFixed(3)}–${searchedSpeed.high.toFixed(3)})`,
         `${s.evaluations} models measured, ${(s.totalMs / 1000).toFixed(0)} s`,
       ]);
     }
   }
-  process.stdout.write(markdownTable(['model', 'input', 'nodes quantized', 'size', 'size ratio', 'cosine (unseen input)', 'p50 latency fp32 → int8', 'latency ratio (95% CI)', 'calibrate / total'], rows));
+  process.stdout.write(markdownTable(['model', 'input', 'nodes quantized', 'size', 'size ratio', 'cosine: first unseen input; mean (min) of 8 unseen', 'p50 latency fp32 → int8', 'latency ratio (95% CI)', 'calibrate / total'], rows));
   process.stdout.write('\n');
 }
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/onnx/model-io.js';
+import { DataType } from '../../src/onnx/types.js';
 import { repoRoot } from '../helpers/paths.js';
 import { assertCliBuilt, runCli } from '../helpers/run-cli.js';
 import { runModel } from '../passes/quantize/helpers.js';
@@ -43,6 +44,26 @@ describe('mlctl quantize --mode static', () => {
     expect(outcome.verification.metrics.worstCosine).toBeGreaterThan(0.99);
     const { model } = await loadModel(output);
     expect((await runModel(model)).logits!.dims).toEqual([1, 10]);
+  });
+
+  it('computes Conv bias scales in the graph by default; --explicit-bias-scales stores them; both files give the same outputs', async () => {
+    const computed = path.join(dir, 'conv-net.computed.onnx');
+    const explicit = path.join(dir, 'conv-net.explicit.onnx');
+    const common = ['--mode', 'static', '--calibration-random', '2', '--no-verify', '--json'];
+    expect((await runCli(['quantize', convNet, '-o', computed, ...common])).exitCode).toBe(0);
+    const explicitRun = await runCli(['quantize', convNet, '-o', explicit, ...common, '--explicit-bias-scales']);
+    expect(explicitRun.exitCode).toBe(0);
+    const [a, b] = [(await loadModel(computed)).model, (await loadModel(explicit)).model];
+    // The scale input of each DequantizeLinear that feeds a Conv its int32 bias: made by which node, or stored.
+    const biasScaleProducers = (graph: NonNullable<typeof a.graph>): string[] =>
+      graph.node
+        .filter((n) => n.opType === 'DequantizeLinear' && graph.initializer.some((t) => t.name === n.input[0] && t.dataType === DataType.INT32))
+        .filter((n) => graph.node.some((m) => m.opType === 'Conv' && m.input[2] === n.output[0]))
+        .map((n) => graph.node.find((m) => m.output.includes(n.input[1] ?? ''))?.opType ?? 'initializer');
+    expect(new Set(biasScaleProducers(a.graph!))).toEqual(new Set(['Mul']));
+    expect(new Set(biasScaleProducers(b.graph!))).toEqual(new Set(['initializer']));
+    const [x, y] = [await runModel(a), await runModel(b)];
+    expect(Array.from(x.logits!.data as Float32Array)).toEqual(Array.from(y.logits!.data as Float32Array));
   });
 
   it('exits 2 without calibration data, and for static options in another mode; writes nothing', async () => {

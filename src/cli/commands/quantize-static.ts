@@ -23,6 +23,7 @@ export interface StaticCommandOptions {
   maxError?: number;
   sensitivity?: 'quantize-one' | 'keep-one-float';
   debugReport?: boolean;
+  explicitBiasScales?: boolean;
 }
 
 /** The quantize options static mode shares with the other modes. */
@@ -84,6 +85,7 @@ export const staticQuantizeOptions: readonly OptionDefinition[] = [
   { flags: '--max-error <x>', description: 'static: keep the most harmful nodes in float until no output element differs from the float model by more than x', parse: parseMaxError },
   { flags: '--sensitivity <method>', description: 'static search: rank nodes by quantizing one at a time (quantize-one, default) or keeping one at a time in float (keep-one-float)', choices: ['quantize-one', 'keep-one-float'] },
   { flags: '--debug-report', description: 'static: report per activation the SQNR between float and dequantized values (where error enters)' },
+  { flags: '--explicit-bias-scales', description: 'static: store each bias scale as an initializer instead of a Mul of the input and weight scales (for runtimes that want every QDQ scale stored)' },
 ];
 
 const staticOnlyFlags: readonly [keyof StaticCommandOptions, string][] = [
@@ -97,6 +99,7 @@ const staticOnlyFlags: readonly [keyof StaticCommandOptions, string][] = [
   ['maxError', '--max-error'],
   ['sensitivity', '--sensitivity'],
   ['debugReport', '--debug-report'],
+  ['explicitBiasScales', '--explicit-bias-scales'],
 ];
 
 /** Refuses static-only options in the other modes. */
@@ -139,6 +142,7 @@ export async function runStaticQuantize(modelPath: string, options: SharedQuanti
     exclude: options.exclude,
     // A number only when given: static mode quantizes every weight unless told otherwise.
     minElements: typeof options.minElements === 'number' ? options.minElements : 0,
+    explicitBiasScales: options.explicitBiasScales === true,
   };
   const settings = { method: options.calibrate ?? 'minmax', movingAverage: options.movingAverage === true };
   const target = options.targetCosine !== undefined ? { kind: 'cosine' as const, value: options.targetCosine } : options.maxError !== undefined ? { kind: 'max-error' as const, value: options.maxError } : undefined;

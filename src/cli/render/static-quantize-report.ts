@@ -23,6 +23,10 @@ function renderOverview(outcome: StaticQuantizeOutcome): string {
   if (prepare.sumsRewritten > 0) prepared.push(`${prepare.sumsRewritten} Sum → Add`);
   if (prepare.divisionsRewritten > 0) prepared.push(`${prepare.divisionsRewritten} Div by a constant → Mul by its reciprocal`);
   if (prepare.passThroughsRemoved > 0) prepared.push(`${prepare.passThroughsRemoved} Dropout/Identity removed`);
+  const { convTransposes, affineFolds } = prepare;
+  if (convTransposes.rewritten > 0) prepared.push(`${convTransposes.rewritten} ConvTranspose → 1×1 Conv + DepthToSpace`);
+  const affine = affineFolds.foldedAfterConv + affineFolds.foldedBeforeConv;
+  if (affine > 0) prepared.push(`${affine} Mul/Add by a constant folded into Conv`);
   const fused = report.nodes.filter((n) => n.action === 'fused').length;
   table.push(
     ['Settings', settings.join(', ')],
@@ -42,6 +46,13 @@ function renderNodes(outcome: StaticQuantizeOutcome): string | undefined {
   const table = newTable(['Left in float', 'Op', 'Why']);
   for (const node of nodes.slice(0, maxNodeRows)) table.push([node.node, node.opType, node.reason ?? '']);
   if (nodes.length > maxNodeRows) table.push([`… ${nodes.length - maxNodeRows} more (see --json)`, '', '']);
+  return table.toString();
+}
+
+function renderFallbacks(outcome: StaticQuantizeOutcome): string | undefined {
+  if (outcome.fallbacks.length === 0) return undefined;
+  const table = newTable(['Left in float by the fallback', 'Op', 'onnxruntime failed with']);
+  for (const fallback of outcome.fallbacks) table.push([fallback.node, fallback.opType, fallback.reason]);
   return table.toString();
 }
 
@@ -104,7 +115,7 @@ function renderNotes(outcome: StaticQuantizeOutcome): string | undefined {
 
 /** The outcome as tables separated by blank lines, ending with a newline. */
 export function renderStaticQuantizeOutcome(outcome: StaticQuantizeOutcome): string {
-  const sections = [renderOverview(outcome), renderNodes(outcome), renderSelection(outcome), renderVerification(outcome), renderDebug(outcome), renderNotes(outcome)];
+  const sections = [renderOverview(outcome), renderNodes(outcome), renderFallbacks(outcome), renderSelection(outcome), renderVerification(outcome), renderDebug(outcome), renderNotes(outcome)];
   return sections.filter((section) => section !== undefined).join('\n\n') + '\n';
 }
 

@@ -7,7 +7,12 @@
  * its reciprocal, and inference Dropout and Identity removed. Without the
  * fold and the rewrites, a float operator sits between each Conv and its
  * Relu or residual Add (or, in hard-swish, between two Mul) and ONNX Runtime
- * cannot fuse them into integer kernels.
+ * cannot fuse them into integer kernels. Then two rewrites of our own, both
+ * exact algebra: a ConvTranspose whose kernel equals its stride becomes a
+ * 1×1 Conv and a DepthToSpace (convtranspose.ts: ONNX Runtime has no int8
+ * ConvTranspose on CPU), and Mul/Add by constants next to a Conv are folded
+ * into its weights and bias (fold-affine.ts: each would otherwise be a
+ * QLinearMul/QLinearAdd and one more rounding).
  *
  * Calibration runs on the prepared model: its tensor names are the ones the
  * calibrated ranges refer to.
@@ -18,6 +23,8 @@ import { isDefaultDomain, minIrVersionForOpset } from '../../../onnx/opset.js';
 import { createTensor, tensorDims } from '../../../onnx/tensor.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../../../onnx/types.js';
 import { floatAttribute, intAttribute } from '../plan.js';
+import { rewriteConvTranspose, type ConvTransposeRewriteReport } from './convtranspose.js';
+import { foldAffineIntoConv, type AffineFoldReport } from './fold-affine.js';
 import type { OpsetConverter } from '../types.js';
 import { resolveWeight, weightValues, type Scope } from '../weights.js';
 
@@ -44,6 +51,10 @@ export interface PrepareReport {
   divisionsRewritten: number;
   /** Dropout and Identity nodes removed. */
   passThroughsRemoved: number;
+  /** ConvTranspose with kernel = stride rewritten as a 1×1 Conv and a DepthToSpace (onnxruntime has no int8 ConvTranspose on CPU). */
+  convTransposes: ConvTransposeRewriteReport;
+  /** Multiplications and additions by constants folded into the Conv before or after them. */
+  affineFolds: AffineFoldReport;
 }
 
 /** Result of {@link prepareForStatic}. */
@@ -103,15 +114,9 @@ function foldValues(conv: NodeProto, batchNorm: NodeProto, scopes: readonly Scop
 }
 
 /** Rewrites the main graph; returns it unchanged (same object) when there is nothing to do. */
-function prepareGraph(graph: GraphProto, report: PrepareReport, usedNames: Set<string>): GraphProto {
+function prepareGraph(graph: GraphProto, report: PrepareReport, newName: (base: string) => string): GraphProto {
   const index = new GraphIndex(graph);
   const scopes: Scope[] = [{ graph, index }];
-  const newName = (base: string): string => {
-    let name = base;
-    for (let i = 1; usedNames.has(name); i++) name = `${base}_${i}`;
-    usedNames.add(name);
-    return name;
-  };
   const removed = new Set<NodeProto>();
   const replaced = new Map<NodeProto, NodeProto>();
   const renames = new Map<string, string>();
@@ -177,13 +182,12 @@ function prepareGraph(graph: GraphProto, report: PrepareReport, usedNames: Set<s
     .map((n) => (n.input.some((name) => renames.has(name)) ? { ...n, input: n.input.map(resolve) } : n));
   const stale = new Set([...removed].flatMap((n) => n.output));
   for (const original of replaced.keys()) if (original.opType === 'Conv') stale.add(original.output[0] ?? '');
-  const prepared: GraphProto = {
+  return {
     ...graph,
     node,
     initializer: [...graph.initializer, ...initializers],
     valueInfo: graph.valueInfo.filter((info) => !stale.has(info.name ?? '')),
   };
-  return dropUnusedConstants(prepared, graph);
 }
 
 /** Removes initializers and Constant nodes of `original` that nothing reads any more. */
@@ -225,7 +229,16 @@ function allNames(graph: GraphProto): Set<string> {
  */
 export function prepareForStatic(model: ModelProto, options: PrepareOptions = {}): PrepareResult {
   const opsetBefore = opsetVersion(model, '') ?? 1;
-  const report: PrepareReport = { opsetBefore, opsetAfter: opsetBefore, foldedBatchNorms: [], sumsRewritten: 0, divisionsRewritten: 0, passThroughsRemoved: 0 };
+  const report: PrepareReport = {
+    opsetBefore,
+    opsetAfter: opsetBefore,
+    foldedBatchNorms: [],
+    sumsRewritten: 0,
+    divisionsRewritten: 0,
+    passThroughsRemoved: 0,
+    convTransposes: { rewritten: 0, folded: 0, activationsMoved: 0 },
+    affineFolds: { foldedAfterConv: 0, foldedBeforeConv: 0, mergedMultiplications: 0, reordered: 0 },
+  };
   if (model.graph === undefined) return { model, report };
   let working = model;
   if (opsetBefore < STATIC_MIN_OPSET) {
@@ -245,6 +258,18 @@ export function prepareForStatic(model: ModelProto, options: PrepareOptions = {}
     }
   }
   const graph = working.graph as GraphProto;
-  const prepared = prepareGraph(graph, report, allNames(graph));
-  return { model: prepared === graph ? working : { ...working, graph: prepared }, report };
+  const usedNames = allNames(graph);
+  const newName = (base: string): string => {
+    let name = base;
+    for (let i = 1; usedNames.has(name); i++) name = `${base}_${i}`;
+    usedNames.add(name);
+    return name;
+  };
+  const rewritten = prepareGraph(graph, report, newName);
+  const transposes = rewriteConvTranspose(rewritten, newName);
+  const affine = foldAffineIntoConv(transposes.graph, newName);
+  report.convTransposes = transposes.report;
+  report.affineFolds = affine.report;
+  if (affine.graph === graph) return { model: working, report };
+  return { model: { ...working, graph: dropUnusedConstants(affine.graph, graph) }, report };
 }

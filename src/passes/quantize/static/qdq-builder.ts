@@ -32,6 +32,8 @@ export interface DequantizedConstant {
   readonly output: string;
   /** Scales of the quantized data (one per channel, or one). */
   readonly scales: Float32Array;
+  /** The initializer holding `scales`. */
+  readonly scaleName: string;
 }
 
 function dequantizeNode(names: UniqueNameGenerator, base: string, inputs: string[], output: string, axis: number | undefined): NodeProto {
@@ -58,6 +60,7 @@ export class QdqBuilder {
     private readonly activationType: QuantizedType,
     private readonly reduceRange: boolean,
     private readonly kernel: WeightKernel,
+    private readonly explicitBiasScales = false,
   ) {}
 
   /** Scale and zero point initializers for the activation `root` with calibrated `range`, made once. */
@@ -111,14 +114,15 @@ export class QdqBuilder {
 
   /**
    * The weight behind a DequantizeLinear, made once per (weight, axis, bias
-   * adjustment). With `bias`, channels whose scale is too small for the int32
+   * adjustment, zero point written or not: ONNX Runtime's QGemm fusion needs it
+   * written, its QLinearConv and QLinearMatMul fusions take the default). With `bias`, channels whose scale is too small for the int32
    * bias get a larger scale and are quantized again (see `raiseWeightScalesForBias`).
    * @throws NonFiniteWeightError (from the kernel) for NaN or infinite weights.
    */
-  weight(source: WeightSource, axis: number | undefined, bias?: { values: Float32Array; inputScale: number }): DequantizedConstant & { raised: number[] } {
+  weight(source: WeightSource, axis: number | undefined, bias?: { values: Float32Array; inputScale: number }, writeZeroPoint = false): DequantizedConstant & { raised: number[] } {
     const base = this.kernelResult(source, axis);
     const adjusted = bias === undefined ? { scales: base.scales, raised: [] } : raiseWeightScalesForBias(base.scales, bias.values, bias.inputScale);
-    const key = `weight:${source.name}|${axis ?? 'tensor'}|${adjusted.raised.map((c) => `${c}=${adjusted.scales[c]}`).join(',')}`;
+    const key = `weight:${source.name}|${axis ?? 'tensor'}|${writeZeroPoint ? 'zp' : ''}|${adjusted.raised.map((c) => `${c}=${adjusted.scales[c]}`).join(',')}`;
     const cached = this.constants.get(key);
     if (cached !== undefined) return { ...cached, raised: adjusted.raised };
     const dims = tensorDims(source.tensor);
@@ -130,9 +134,11 @@ export class QdqBuilder {
       'int8',
       axis !== undefined,
     );
-    this.initializers.push(tensors.data, tensors.scale, tensors.zeroPoint);
+    // Symmetric int8: every zero point is 0, DequantizeLinear's default, so none is written unless asked.
+    this.initializers.push(tensors.data, tensors.scale, ...(writeZeroPoint ? [tensors.zeroPoint] : []));
     const output = this.names.next(`${source.name}_dequantized`);
-    this.headNodes.push(dequantizeNode(this.names, source.name, [tensors.data.name ?? '', tensors.scale.name ?? '', tensors.zeroPoint.name ?? ''], output, axis));
+    const inputs = [tensors.data.name ?? '', tensors.scale.name ?? '', ...(writeZeroPoint ? [tensors.zeroPoint.name ?? ''] : [])];
+    this.headNodes.push(dequantizeNode(this.names, source.name, inputs, output, axis));
     let scaleMin = Infinity;
     let scaleMax = -Infinity;
     for (const scale of result.scales) {
@@ -147,14 +153,14 @@ export class QdqBuilder {
       type: 'int8',
       axis: axis ?? null,
       bytesBefore: count * 4,
-      bytesAfter: count + result.scales.length * 5,
+      bytesAfter: count + result.scales.length * (writeZeroPoint ? 5 : 4),
       scaleMin,
       scaleMax,
       sqnrDb: Number.isFinite(result.sqnrDb) ? result.sqnrDb : null,
       floatKept: false,
     });
     this.replacedConstants.add(source.name);
-    const made = { output, scales: result.scales };
+    const made = { output, scales: result.scales, scaleName: tensors.scale.name ?? '' };
     this.constants.set(key, made);
     return { ...made, raised: adjusted.raised };
   }
@@ -163,30 +169,36 @@ export class QdqBuilder {
    * The bias as int32 with `scale = input_scale × weight_scale` behind a
    * DequantizeLinear (axis 0 when there is one scale per channel), for one
    * consumer; undefined when a scale underflows and the bias must stay float.
+   * With `computedScale` (a Conv's bias) and unless `explicitBiasScales`, the
+   * scale is not stored but computed by a Mul of the input's and the weight's
+   * scale initializers: the same float32 product, which ONNX Runtime folds
+   * into a constant when it loads the model (its QLinearConv fusion then
+   * follows; its QGemm fusion does not, so Gemm biases keep a stored scale),
+   * and one float per channel less in the file. The zero point is 0, the
+   * default, and not written.
    */
-  bias(source: WeightSource, inputScale: number, weightScales: Float32Array, node: string, weightScalesRaised = 0): string | undefined {
+  bias(source: WeightSource, input: { scale: number; scaleName: string }, weight: DequantizedConstant, consumer: { label: string; computedScale: boolean }, weightScalesRaised = 0): string | undefined {
     const values = weightValues(source.tensor, undefined);
-    const quantized = quantizeBias(values, inputScale, weightScales);
+    const quantized = quantizeBias(values, input.scale, weight.scales);
     if (quantized === undefined) return undefined;
-    const perChannel = weightScales.length > 1;
-    const paramDims = perChannel ? [quantized.scales.length] : [];
+    const perChannel = weight.scales.length > 1;
     const data = this.names.next(`${source.name}_quantized`);
     const scale = this.names.next(`${source.name}_scale`);
-    const zeroPoint = this.names.next(`${source.name}_zero_point`);
-    this.initializers.push(
-      createTensor(data, DataType.INT32, tensorDims(source.tensor), quantized.values),
-      createTensor(scale, DataType.FLOAT, paramDims, quantized.scales),
-      createTensor(zeroPoint, DataType.INT32, paramDims, new Int32Array(quantized.scales.length)),
-    );
+    this.initializers.push(createTensor(data, DataType.INT32, tensorDims(source.tensor), quantized.values));
+    if (this.explicitBiasScales || !consumer.computedScale) {
+      this.initializers.push(createTensor(scale, DataType.FLOAT, perChannel ? [quantized.scales.length] : [], quantized.scales));
+    } else {
+      this.headNodes.push(makeNode('Mul', [input.scaleName, weight.scaleName], [scale], {}, { name: this.names.next(`${source.name}_scale_Mul`) }));
+    }
     const output = this.names.next(`${source.name}_dequantized`);
-    this.headNodes.push(dequantizeNode(this.names, source.name, [data, scale, zeroPoint], output, perChannel ? 0 : undefined));
+    this.headNodes.push(dequantizeNode(this.names, source.name, [data, scale], output, perChannel ? 0 : undefined));
     let scaleMin = Infinity;
     let scaleMax = -Infinity;
     for (const s of quantized.scales) {
       scaleMin = Math.min(scaleMin, s);
       scaleMax = Math.max(scaleMax, s);
     }
-    this.biasReports.push({ name: source.name, node, scaleMin, scaleMax, clipped: quantized.clipped, weightScalesRaised });
+    this.biasReports.push({ name: source.name, node: consumer.label, scaleMin, scaleMax, clipped: quantized.clipped, weightScalesRaised });
     this.replacedConstants.add(source.name);
     return output;
   }
@@ -216,7 +228,7 @@ export class QdqBuilder {
     const output = this.names.next(`${source.name}_dequantized`);
     this.headNodes.push(dequantizeNode(this.names, source.name, [data.name ?? '', scale.name ?? '', zeroPoint.name ?? ''], output, undefined));
     this.replacedConstants.add(source.name);
-    this.constants.set(`operand:${source.name}`, { output, scales: result.scales });
+    this.constants.set(`operand:${source.name}`, { output, scales: result.scales, scaleName: scale.name ?? '' });
     return output;
   }
 }

@@ -120,12 +120,12 @@ function substituteConstants(
 ): void {
   if (p.weight !== undefined) {
     const root = plan.activations.get(p.node.input[0] ?? '')?.paramsFrom;
-    const inputScale = root === undefined || !dequantizedName.has(p.node.input[0] ?? '') ? undefined : builder.activationParams(root, ranges.get(root)!).params.scale;
-    const biasValues = p.bias === undefined || inputScale === undefined ? undefined : weightValues(p.bias.source.tensor, undefined);
-    const weight = builder.weight(p.weight.source, p.weight.axis, biasValues === undefined ? undefined : { values: biasValues, inputScale: inputScale! });
+    const inputParams = root === undefined || !dequantizedName.has(p.node.input[0] ?? '') ? undefined : builder.activationParams(root, ranges.get(root)!);
+    const biasValues = p.bias === undefined || inputParams === undefined ? undefined : weightValues(p.bias.source.tensor, undefined);
+    const weight = builder.weight(p.weight.source, p.weight.axis, biasValues === undefined ? undefined : { values: biasValues, inputScale: inputParams!.params.scale }, p.node.opType === 'Gemm');
     input[p.weight.index] = weight.output;
-    if (p.bias !== undefined && inputScale !== undefined) {
-      const bias = builder.bias(p.bias.source, inputScale, weight.scales, p.label, weight.raised.length);
+    if (p.bias !== undefined && inputParams !== undefined) {
+      const bias = builder.bias(p.bias.source, { scale: inputParams.params.scale, scaleName: inputParams.scale }, weight, { label: p.label, computedScale: p.node.opType === 'Conv' }, weight.raised.length);
       if (bias !== undefined) input[p.bias.index] = bias;
     }
   }
@@ -187,7 +187,7 @@ export function quantizeStatic(model: ModelProto, ranges: TensorRanges, options:
   });
   if (opset < STATIC_MIN_OPSET) notes.push(`the model's opset ${opset} is below ${STATIC_MIN_OPSET}; prepare it first (prepareForStatic)`);
 
-  const builder = new QdqBuilder(UniqueNameGenerator.fromModel(model), activationType, reduceRange, options.weightKernel ?? defaultWeightKernel);
+  const builder = new QdqBuilder(UniqueNameGenerator.fromModel(model), activationType, reduceRange, options.weightKernel ?? defaultWeightKernel, options.explicitBiasScales ?? false);
   // Quantize weights up front so that a NaN or infinite weight leaves its node in float before anything is emitted.
   for (const node of plan.nodes) {
     if (node.action !== 'quantized' || node.weight === undefined) continue;

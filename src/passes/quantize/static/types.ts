@@ -33,6 +33,12 @@ export interface StaticQuantizeOptions {
   minElements?: number;
   /** Computes quantized weights (default: in this thread); lets a caller cache them across runs. */
   weightKernel?: WeightKernel;
+  /**
+   * Store each bias scale as an initializer (default false: a Mul of the
+   * input's and the weight's scale initializers computes it, which ONNX
+   * Runtime folds at load). For runtimes that want every QDQ scale stored.
+   */
+  explicitBiasScales?: boolean;
 }
 
 /** What happened to one node of the main graph that static quantization considered. */

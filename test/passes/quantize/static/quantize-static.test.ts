@@ -76,9 +76,20 @@ describe('quantizeStatic on a residual block', () => {
     expect(weightScales).toHaveLength(4);
     const b1 = initializer(graph, 'b1_quantized')!;
     expect(b1.dataType).toBe(DataType.INT32);
-    expect(floats(graph, 'b1_scale')).toEqual(weightScales.map((s) => Math.fround(inputScale * s)));
-    const biasZeroPoint = initializer(graph, 'b1_zero_point')!;
-    expect(biasZeroPoint.dataType).toBe(DataType.INT32);
+    // A Conv's bias scale is computed: Mul(input scale, weight scale), no zero point (0 is the default).
+    const dequantizeB1 = graph.node.find((n) => n.opType === 'DequantizeLinear' && n.input[0] === 'b1_quantized')!;
+    expect(dequantizeB1.input).toEqual(['b1_quantized', 'b1_scale']);
+    const scaleMul = producerOf(graph, 'b1_scale')!;
+    expect(scaleMul.opType).toBe('Mul');
+    expect(floats(graph, scaleMul.input[0]!)).toEqual([inputScale]);
+    expect(scaleMul.input[1]).toBe('w1_scale');
+    expect(dequantizeW1.input).toEqual(['w1_quantized', 'w1_scale']);
+    expect(initializer(graph, 'w1_zero_point')).toBeUndefined();
+    expect(initializer(graph, 'b1_zero_point')).toBeUndefined();
+    // Stored explicitly, it is the float32 product.
+    const explicit = quantizeStatic(residual, residualRanges, { explicitBiasScales: true }).model.graph!;
+    expect(floats(explicit, 'b1_scale')).toEqual(weightScales.map((s) => Math.fround(inputScale * s)));
+    expect(explicit.node.some((n) => n.output[0] === 'b1_scale')).toBe(false);
     // Gemm with transB: weights per output channel along axis 0, bias scale per channel.
     expect(floats(graph, 'fc_scale')).toHaveLength(5);
     expect(floats(graph, 'fcb_scale')).toHaveLength(5);
@@ -105,7 +116,8 @@ describe('quantizeStatic on a residual block', () => {
   it('--per-tensor writes one weight scale per tensor', () => {
     const { model } = quantizeStatic(residual, residualRanges, { perChannel: false });
     expect(initializer(model.graph!, 'w1_scale')!.dims).toEqual([]);
-    expect(initializer(model.graph!, 'b1_scale')!.dims).toEqual([]);
+    expect(producerOf(model.graph!, 'b1_scale')!.opType).toBe('Mul');
+    expect(initializer(quantizeStatic(residual, residualRanges, { perChannel: false, explicitBiasScales: true }).model.graph!, 'b1_scale')!.dims).toEqual([]);
   });
 
   it('int8 activations', () => {

@@ -21,19 +21,25 @@ import { cosine, expectWellFormed, runWith } from '../helpers.js';
 import { optimizedOpTypes, textPage } from './static-helpers.js';
 
 describe('quantizeStatic on PP-OCRv4 det', () => {
-  it('fuses all 62 Conv into QLinearConv; the detection map stays correlated', async () => {
+  it('fuses all 62 Conv and the 2 ConvTranspose (as 1×1 Conv + DepthToSpace) into QLinearConv; the detection map stays correlated', async () => {
     const { model } = await loadModel(ppOcrDetModel);
     const { model: prepared, report: prepareReport } = prepareForStatic(model, { convertOpset: (m, target) => convertOpset(m, target) });
     expect(prepareReport).toMatchObject({ opsetBefore: 11, opsetAfter: 13 });
     expect(prepareReport.foldedBatchNorms).toHaveLength(2);
+    expect(prepareReport.convTransposes).toEqual({ rewritten: 2, folded: 3, activationsMoved: 1 });
+    // The learnable affine blocks (scalar Mul/Add around each Conv) fold into the Convs.
+    expect(prepareReport.affineFolds.foldedAfterConv + prepareReport.affineFolds.foldedBeforeConv).toBeGreaterThan(100);
     const pages = [0, 7, 13].map((offset) => ({ x: textPage(96, 96, offset) }));
     const { ranges } = await collectRanges(prepared, calibrationTensors(prepared.graph!), samplesFromFeeds(pages, 'pages'), { method: 'minmax' });
     const { model: quantized, report } = quantizeStatic(prepared, ranges);
     expectWellFormed(quantized);
-    expect(report.weights.length).toBe(62);
+    expect(report.weights.length).toBe(64);
     const ops = await optimizedOpTypes(quantized);
-    expect(ops.QLinearConv).toBe(62);
+    expect(ops.QLinearConv).toBe(64);
     expect(ops.Conv ?? 0).toBe(0);
+    expect(ops.ConvTranspose ?? 0).toBe(0);
+    // onnxruntime runs the DepthToSpace on the 8-bit tensor (no DequantizeLinear/QuantizeLinear around it).
+    expect(ops.DepthToSpace).toBe(2);
     const unseen = { x: textPage(96, 96, 3) };
     const [a, b] = [await runWith(model, unseen), await runWith(quantized, unseen)];
     const output = Object.keys(a)[0]!;

@@ -7,7 +7,7 @@
 import { describeError, MlctlError } from '../common/errors.js';
 import { serializeModel } from '../onnx/model-io.js';
 import type { ModelProto } from '../onnx/types.js';
-import type { NodeReport, QuantizeResult } from '../passes/quantize/index.js';
+import type { QuantizeResult } from '../passes/quantize/index.js';
 import { readInputDir } from '../runtime/input-files.js';
 import { createSession } from '../runtime/onnxruntime.js';
 import { randomInputs, type RandomInputOptions } from '../runtime/random-inputs.js';
@@ -136,10 +136,48 @@ export interface VerifiedQuantization {
   feeds: Record<string, HostTensor> | undefined;
 }
 
-/** Names quoted in an onnxruntime message (`Name:'x'`, `node with name 'x'`). */
+/** A node the float fallback may put back in float: one the pass quantized. */
+export interface FallbackCandidate {
+  node: string;
+  opType: string;
+  /** What the pass's `forceFloat` accepts for it. */
+  key: string;
+  /** Names its quantized form has in the model; an onnxruntime error quoting one of them blames this node. */
+  names: readonly string[];
+}
+
+/** A pass as the float fallback drives it; `R` is its result, `V` what running a result measures. */
+export interface FallbackPass<R, V> {
+  /** Runs the pass with these nodes (keys) forced to float. */
+  quantize: (forceFloat: readonly string[]) => R;
+  /** The nodes `result` quantized, in graph order. */
+  candidates: (result: R) => readonly FallbackCandidate[];
+  /** Loads and runs `result` in onnxruntime and measures it; throws when it cannot load or run. */
+  run: (result: R) => Promise<V>;
+}
+
+/** The result the fallback settled on; see {@link fallBackToFloat}. */
+export interface FloatFallback<R, V> {
+  result: R;
+  /** What `run` measured on it. */
+  measured: V;
+  /** In the order they were put back in float. */
+  fallbacks: FallbackNode[];
+}
+
+/**
+ * Names quoted in an onnxruntime message (`Name:'x'`, `node with name 'x'`).
+ * A node onnxruntime makes by fusing others (QLinearConv from DQ → Conv → Q)
+ * is named `<node>_token_<n>` (Graph::GenerateNodeName): `<node>` counts too.
+ */
 function quotedNames(message: string): Set<string> {
   const names = new Set<string>();
-  for (const match of message.matchAll(/'([^']+)'/g)) names.add(match[1]!);
+  for (const match of message.matchAll(/'([^']+)'/g)) {
+    const name = match[1]!;
+    names.add(name);
+    const fused = /^(.+)_token_\d+$/.exec(name);
+    if (fused !== null) names.add(fused[1]!);
+  }
   return names;
 }
 
@@ -148,11 +186,52 @@ function firstLine(message: string): string {
 }
 
 /**
- * Quantizes with `quantize`, then loads and runs the result next to the
- * original. When the quantized model fails to load or run, the nodes whose
+ * Runs the pass, then `run` on its result. While that fails, the nodes whose
  * quantized form is to blame are put back in float, one at a time: first by
- * the node names in the runtime's message, otherwise by bisecting the
- * quantized nodes; until the model runs or no quantized node is left.
+ * the names in the runtime's message (see {@link FallbackCandidate.names}),
+ * otherwise by bisecting the quantized nodes; until the result runs.
+ *
+ * Cost: one run per attempt, plus about log2(quantized nodes) runs for each
+ * culprit found by bisection.
+ * @throws MlctlError MLCTL_RUNTIME when the result fails with no quantized node left, or still
+ *   fails with a blamed node forced to float; errors thrown by `quantize`.
+ */
+export async function fallBackToFloat<R, V>(pass: FallbackPass<R, V>): Promise<FloatFallback<R, V>> {
+  const forced: FallbackNode[] = [];
+  const forcedKeys = (): string[] => forced.map((entry) => entry.key);
+  type Attempt = { result: R; measured: V; error: undefined } | { result: R; error: string };
+  const attempt = async (forceFloat: readonly string[]): Promise<Attempt> => {
+    const result = pass.quantize(forceFloat);
+    try {
+      return { result, measured: await pass.run(result), error: undefined };
+    } catch (error) {
+      return { result, error: describeError(error) };
+    }
+  };
+
+  for (;;) {
+    const outcome = await attempt(forcedKeys());
+    if (outcome.error === undefined) return { result: outcome.result, measured: outcome.measured, fallbacks: forced };
+    const quantized = pass.candidates(outcome.result);
+    if (quantized.length === 0) {
+      throw new MlctlError('MLCTL_RUNTIME', `the model fails in onnxruntime even with every node left in float: ${firstLine(outcome.error)}`);
+    }
+    const named = quotedNames(outcome.error);
+    const blamed = quantized.filter((node) => node.names.some((name) => named.has(name)));
+    const culprits = blamed.length > 0 ? blamed : [await bisect(quantized, forcedKeys(), attempt)];
+    // A pass that ignores a key would otherwise have the same node blamed forever.
+    const again = culprits.find((node) => forced.some((entry) => entry.key === node.key));
+    if (again !== undefined) {
+      throw new MlctlError('MLCTL_RUNTIME', `the model still fails in onnxruntime with '${again.node}' forced to float: ${firstLine(outcome.error)}`);
+    }
+    for (const node of culprits) forced.push({ node: node.node, opType: node.opType, key: node.key, reason: firstLine(outcome.error) });
+  }
+}
+
+/**
+ * Quantizes with `quantize`, then loads and runs the result next to the
+ * original; when it fails to load or run, puts the nodes to blame back in
+ * float (see {@link fallBackToFloat}; a node's names are its `replacedBy`).
  *
  * @param original - the original's bytes, or its path (onnxruntime then reads its external data itself).
  * @param quantize - runs the pass with the given nodes (report keys) forced to float.
@@ -174,33 +253,13 @@ export async function quantizeWithFallback(
     if (!(error instanceof MlctlError) || error.code !== 'MLCTL_RUNTIME') throw error;
     return { result: quantize([]), verification: undefined, fallbacks: [], referenceError: describeError(error), feeds: undefined };
   }
-
-  const forced: FallbackNode[] = [];
-  const forcedKeys = (): string[] => forced.map((entry) => entry.key);
-  const attempt = async (forceFloat: readonly string[]) => {
-    const result = quantize(forceFloat);
-    const bytes = await toRuntimeBytes(result.model);
-    try {
-      return { result, verification: await compareWithReference(reference, bytes), error: undefined };
-    } catch (error) {
-      return { result, verification: undefined, error: describeError(error) };
-    }
-  };
-
-  for (;;) {
-    const outcome = await attempt(forcedKeys());
-    if (outcome.error === undefined) {
-      return { result: outcome.result, verification: outcome.verification, fallbacks: forced, referenceError: undefined, feeds: reference.feeds };
-    }
-    const quantized = outcome.result.report.nodes.filter((node) => node.action !== 'skipped');
-    if (quantized.length === 0) {
-      throw new MlctlError('MLCTL_RUNTIME', `the model fails in onnxruntime even with every node left in float: ${firstLine(outcome.error)}`);
-    }
-    const named = quotedNames(outcome.error);
-    const blamed = quantized.filter((node) => node.replacedBy?.some((name) => named.has(name)) === true);
-    const culprits = blamed.length > 0 ? blamed : [await bisect(quantized, forcedKeys(), attempt)];
-    for (const node of culprits) forced.push({ node: node.node, opType: node.opType, key: node.key, reason: firstLine(outcome.error) });
-  }
+  const settled = await fallBackToFloat({
+    quantize,
+    candidates: (result) =>
+      result.report.nodes.filter((node) => node.action !== 'skipped').map((node) => ({ node: node.node, opType: node.opType, key: node.key, names: node.replacedBy ?? [] })),
+    run: async (result) => compareWithReference(reference, await toRuntimeBytes(result.model)),
+  });
+  return { result: settled.result, verification: settled.measured, fallbacks: settled.fallbacks, referenceError: undefined, feeds: reference.feeds };
 }
 
 /**
@@ -210,10 +269,10 @@ export async function quantizeWithFallback(
  * is still one of them, so repeated calls converge.
  */
 async function bisect(
-  quantized: readonly NodeReport[],
+  quantized: readonly FallbackCandidate[],
   alreadyForced: readonly string[],
   attempt: (forceFloat: readonly string[]) => Promise<{ error: string | undefined }>,
-): Promise<NodeReport> {
+): Promise<FallbackCandidate> {
   const keys = quantized.map((node) => node.key);
   // Invariant: the prefix of length `high` fails; that of length `low` runs.
   let low = 0;

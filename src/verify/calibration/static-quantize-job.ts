@@ -3,7 +3,9 @@
  * BatchNormalization folded, ...), calibrate activation ranges on the
  * calibration samples, write the QDQ model, optionally search for the nodes
  * to keep in float until an accuracy target is met, verify against the float
- * model, measure the per-tensor debug report, and save with provenance.
+ * model (putting nodes whose quantized form onnxruntime fails on back in
+ * float, see static-fallback.ts), measure the per-tensor debug report, and
+ * save with provenance.
  * Never prints; returns a structured outcome.
  */
 import { MlctlError, UsageError } from '../../common/errors.js';
@@ -33,7 +35,9 @@ import type { CalibrationSettings } from './range-collectors.js';
 import { randomSamples, samplesFromDir, samplesFromFeeds, type Feeds, type SampleSource } from './samples.js';
 import { selectFloatNodes, type RankingMethod, type SelectionResult } from './selection.js';
 import { checkQuantizeOutput, cosineGate, writtenModel, type CosineGate, type WrittenModel } from '../job-common.js';
+import type { FallbackNode } from '../verify-model.js';
 import { activationSqnr, type TensorSqnr } from './sqnr-report.js';
+import { staticFloatFallback, withFallbackReasons, type StaticFallbackResult } from './static-fallback.js';
 
 /** Where the calibration samples come from. */
 export interface CalibrationInput {
@@ -103,13 +107,21 @@ export interface StaticQuantizeOutcome {
     largestRunBytes: number;
   };
   report: StaticQuantizeReport;
+  /**
+   * Nodes left in float because onnxruntime failed to load or run their
+   * quantized form (empty when the model was not run: no verification, search or debug report).
+   */
+  fallbacks: FallbackNode[];
   selection?: SelectionResult;
   /** Undefined with verify: false and no target. */
   verification?: { samples: number; source: string; metrics: AccuracyMetrics };
   debug?: TensorSqnr[];
   gate?: CosineGate;
   warnings: string[];
-  /** `reference`: running the float model on the samples verification and the search use. */
+  /**
+   * `reference`: running the float model on the samples verification and the search use;
+   * `verify`: running the quantized model on them (the fallback included) and the debug report.
+   */
   timingsMs: { load: number; calibrate: number; quantize: number; reference: number; select: number; verify: number; save: number; total: number };
 }
 
@@ -190,7 +202,7 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
   const kernel = cachingKernel();
   const quantize = (forceFloat: readonly string[]): StaticQuantizeResult =>
     quantizeStatic(prepared.model, calibration.ranges, { ...job.options, forceFloat, weightKernel: kernel });
-  let result = quantize([]);
+  let result: StaticQuantizeResult = quantize([]);
   const quantizedAt = performance.now();
 
   let reference: { set: ReferenceSet; source: string } | undefined;
@@ -198,23 +210,40 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
   if (needReference) reference = await referenceSet(job, inputs, source, originalBytes);
   const referencedAt = performance.now();
 
+  // Wherever the quantized model is run (verification, search, debug report), it must load and run first:
+  // the fallback puts the nodes onnxruntime fails on back in float, before the search and after it.
+  let fallbacks: FallbackNode[] = [];
+  let metrics: AccuracyMetrics | undefined;
   let selection: SelectionResult | undefined;
-  if (job.target !== undefined && reference !== undefined) {
-    const set = reference.set;
-    const candidates = result.report.nodes.filter((n) => n.action === 'quantized' && n.ownsError).map((n) => ({ node: n.key, opType: n.opType }));
-    selection = await selectFloatNodes(candidates, job.target, (forceFloat) => evaluateCandidate(serializeModel(quantize(forceFloat).model), set), {
-      onEvaluation: (done, planned) => progress(`searching for sensitive nodes: model ${done} of about ${planned}`),
-      ...(job.ranking === undefined ? {} : { ranking: job.ranking }),
-    });
-    if (selection.keptFloat.length > 0) result = quantize(selection.keptFloat);
-    if (!selection.met) warnings.push('the accuracy target is not met even with every candidate node in float');
+  let fallbackMs = 0;
+  if (reference !== undefined) {
+    const measure = measuringOnce(reference.set, quantize);
+    const fallBack = async (alreadyFloat: readonly string[]): Promise<StaticFallbackResult> => {
+      const before = performance.now();
+      progress('checking that onnxruntime runs the quantized model');
+      const settled = await staticFloatFallback(quantize, alreadyFloat, measure);
+      fallbackMs += performance.now() - before;
+      fallbacks = [...fallbacks, ...settled.fallbacks];
+      return settled;
+    };
+    let settled = await fallBack([]);
+    if (job.target !== undefined) {
+      const forced = settled.forceFloat;
+      const candidates = settled.result.report.nodes.filter((n) => n.action === 'quantized' && n.ownsError).map((n) => ({ node: n.key, opType: n.opType }));
+      selection = await selectFloatNodes(candidates, job.target, (forceFloat) => measure([...forced, ...forceFloat]), {
+        onEvaluation: (done, planned) => progress(`searching for sensitive nodes: model ${done} of about ${planned}`),
+        ...(job.ranking === undefined ? {} : { ranking: job.ranking }),
+      });
+      if (selection.keptFloat.length > 0) settled = await fallBack([...forced, ...selection.keptFloat]);
+      if (!selection.met) warnings.push('the accuracy target is not met even with every candidate node in float');
+    }
+    result = settled.result;
+    metrics = settled.metrics;
   }
   const selectedAt = performance.now();
 
   let verification: StaticQuantizeOutcome['verification'];
-  if (reference !== undefined && (job.verify !== false || job.target !== undefined)) {
-    progress('verifying against the float model');
-    const metrics = selection !== undefined ? selection.final : await evaluateCandidate(serializeModel(result.model), reference.set);
+  if (reference !== undefined && metrics !== undefined && (job.verify !== false || job.target !== undefined)) {
     verification = { samples: reference.set.feeds.length, source: reference.source, metrics };
   }
   let debug: TensorSqnr[] | undefined;
@@ -246,15 +275,16 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
       largestRunTensors: calibration.stats.largestGroupTensors,
       largestRunBytes: calibration.stats.largestGroupBytes,
     },
-    report: result.report,
+    report: withFallbackReasons(result.report, fallbacks),
+    fallbacks,
     warnings,
     timingsMs: {
       load: loadedAt - started,
       calibrate: calibratedAt - loadedAt,
       quantize: quantizedAt - calibratedAt,
       reference: referencedAt - quantizedAt,
-      select: selectedAt - referencedAt,
-      verify: verifiedAt - selectedAt,
+      select: selectedAt - referencedAt - fallbackMs,
+      verify: verifiedAt - selectedAt + fallbackMs,
       save: 0,
       total: 0,
     },
@@ -284,6 +314,27 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
   outcome.timingsMs.save = savedAt - verifiedAt;
   outcome.timingsMs.total = savedAt - started;
   return outcome;
+}
+
+/**
+ * Measures a model built with the given nodes in float on the reference
+ * samples, once per set of nodes: the fallback and the search ask for the
+ * same model more than once (the search's baseline is the fallback's result).
+ */
+function measuringOnce(
+  set: ReferenceSet,
+  quantize: (forceFloat: readonly string[]) => StaticQuantizeResult,
+): (forceFloat: readonly string[], built?: StaticQuantizeResult) => Promise<AccuracyMetrics> {
+  const measured = new Map<string, AccuracyMetrics>();
+  return async (forceFloat, built) => {
+    const key = JSON.stringify([...forceFloat].sort());
+    let metrics = measured.get(key);
+    if (metrics === undefined) {
+      metrics = await evaluateCandidate(serializeModel((built ?? quantize(forceFloat)).model), set);
+      measured.set(key, metrics);
+    }
+    return metrics;
+  };
 }
 
 /** The model's inputs as onnxruntime sees them. */

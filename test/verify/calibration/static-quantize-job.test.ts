@@ -9,51 +9,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../../../src/onnx/builder.js';
 import { loadModel, saveModel } from '../../../src/onnx/model-io.js';
 import { provenanceKeys } from '../../../src/onnx/provenance.js';
-import { createTensor } from '../../../src/onnx/tensor.js';
-import { DataType } from '../../../src/onnx/types.js';
-import type { HostTensor } from '../../../src/runtime/types.js';
 import { runStaticQuantizeJob, type StaticQuantizeJob } from '../../../src/verify/calibration/static-quantize-job.js';
 import { repoRoot } from '../../helpers/paths.js';
-import { runModel, seeded } from '../../passes/quantize/helpers.js';
+import { runModel } from '../../passes/quantize/helpers.js';
 import { floatTensor } from '../../passes/quantize/static/static-helpers.js';
 import { writeSamples } from './calibration-files.js';
+import { outlierSample, outlierWeightModel } from './job-models.js';
 
 let dir = '';
 const convNet = path.join(repoRoot, 'fixtures/models/conv-net.onnx');
-
-/**
- * x[1,16] → MatMul mm1 → Relu → MatMul mm2 → y. Row 15 of mm1's weight is
- * 100 everywhere while x[15] is always 0: it changes nothing in float, but
- * it sets every column's int8 scale to 100/127, which rounds the other
- * weights (|w| ≤ 0.5) to 0 or ±0.79. mm1 is the one node to keep in float.
- */
-function outlierWeightModel() {
-  const w1 = seeded(256, 7, 0.5);
-  for (let column = 0; column < 16; column++) w1[15 * 16 + column] = 100;
-  return makeModel({
-    opsets: { '': 13 },
-    graph: makeGraph({
-      name: 'outlier',
-      nodes: [
-        makeNode('MatMul', ['x', 'w1'], ['h'], {}, { name: 'mm1' }),
-        makeNode('Relu', ['h'], ['r'], {}, { name: 'relu' }),
-        makeNode('MatMul', ['r', 'w2'], ['y'], {}, { name: 'mm2' }),
-      ],
-      inputs: [makeTensorValueInfo('x', DataType.FLOAT, [1, 16])],
-      outputs: [makeTensorValueInfo('y', DataType.FLOAT, [1, 8])],
-      initializers: [createTensor('w1', DataType.FLOAT, [16, 16], w1), createTensor('w2', DataType.FLOAT, [16, 8], seeded(128, 8, 0.5))],
-    }),
-  });
-}
-
-function outlierSample(seed: number): HostTensor {
-  const tensor = floatTensor([1, 16], seed);
-  (tensor.data as Float32Array)[15] = 0;
-  return tensor;
-}
 
 function job(overrides: Partial<StaticQuantizeJob>): StaticQuantizeJob {
   return {
@@ -87,6 +53,7 @@ describe('runStaticQuantizeJob', () => {
     expect(outcome.verification!.source).toBe('the first 4 calibration samples');
     expect(outcome.debug!.map((row) => row.tensor)).toEqual(outcome.report.activations.map((a) => a.tensor));
     expect(outcome.warnings).toEqual([]);
+    expect(outcome.fallbacks).toEqual([]);
     const { model } = await loadModel(output);
     expect(model.graph!.node.filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(outcome.report.activations.length);
     const metadata = Object.fromEntries(model.metadataProps.map((entry) => [entry.key, entry.value]));
@@ -110,6 +77,7 @@ describe('runStaticQuantizeJob', () => {
     expect(selection.ranking[0]!.gain).toBeGreaterThan(10 * selection.ranking[1]!.gain);
     expect(selection.keptFloat).toEqual(['mm1']);
     expect(selection.met).toBe(true);
+    expect(outcome.fallbacks).toEqual([]);
     expect(outcome.verification!.metrics.worstCosine).toBeGreaterThanOrEqual(0.995);
     expect(outcome.report.nodes.find((n) => n.node === 'mm1')).toMatchObject({ action: 'float', reason: 'kept in float by the accuracy-driven search' });
     expect(outcome.report.nodes.find((n) => n.node === 'mm2')!.action).toBe('quantized');
@@ -132,6 +100,8 @@ describe('runStaticQuantizeJob', () => {
     expect(outcome.warnings[0]).toMatch(/^calibrating on 2 random samples: ranges measured on noise are not those of real inputs/);
     expect(outcome.calibration.random).toBe(true);
     expect(outcome.verification).toBeUndefined();
+    // Nothing ran the quantized model, so there was nothing to fall back from.
+    expect(outcome.fallbacks).toEqual([]);
     expect(existsSync(output)).toBe(false);
   });
 

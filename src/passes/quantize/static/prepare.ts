@@ -18,7 +18,7 @@
  * calibrated ranges refer to.
  */
 import { describeError } from '../../../common/errors.js';
-import { GraphIndex, opsetVersion } from '../../../onnx/graph.js';
+import { GraphIndex, opsetVersion, UniqueNameGenerator } from '../../../onnx/graph.js';
 import { isDefaultDomain, minIrVersionForOpset } from '../../../onnx/opset.js';
 import { createTensor, tensorDims } from '../../../onnx/tensor.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../../../onnx/types.js';
@@ -211,17 +211,6 @@ function dropInitializerInputs(graph: GraphProto): GraphProto {
   return { ...graph, input: graph.input.filter((info) => !initializers.has(info.name ?? '')) };
 }
 
-function allNames(graph: GraphProto): Set<string> {
-  const names = new Set<string>();
-  for (const tensor of graph.initializer) names.add(tensor.name ?? '');
-  for (const info of [...graph.input, ...graph.output, ...graph.valueInfo]) names.add(info.name ?? '');
-  for (const node of graph.node) {
-    names.add(node.name ?? '');
-    for (const name of [...node.input, ...node.output]) names.add(name);
-  }
-  return names;
-}
-
 /**
  * Prepares the main graph of a float model for static quantization (see the
  * module comment). Subgraphs and functions are left as they are. The input
@@ -258,13 +247,8 @@ export function prepareForStatic(model: ModelProto, options: PrepareOptions = {}
     }
   }
   const graph = working.graph as GraphProto;
-  const usedNames = allNames(graph);
-  const newName = (base: string): string => {
-    let name = base;
-    for (let i = 1; usedNames.has(name); i++) name = `${base}_${i}`;
-    usedNames.add(name);
-    return name;
-  };
+  const names = UniqueNameGenerator.fromModel(working);
+  const newName = (base: string): string => names.next(base);
   const rewritten = prepareGraph(graph, report, newName);
   const transposes = rewriteConvTranspose(rewritten, newName);
   const affine = foldAffineIntoConv(transposes.graph, newName);

@@ -9,27 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { makeGraph, makeModel, makeNode, makeTensorValueInfo, type AttrValue } from '../../../../src/onnx/builder.js';
 import { loadModel, serializeModel } from '../../../../src/onnx/model-io.js';
 import { createTensor } from '../../../../src/onnx/tensor.js';
-import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../../../../src/onnx/types.js';
+import { DataType, type ModelProto, type NodeProto, type TensorProto } from '../../../../src/onnx/types.js';
 import { rewriteConvTranspose } from '../../../../src/passes/quantize/static/convtranspose.js';
 import type { HostTensor } from '../../../../src/runtime/types.js';
 import { ppOcrDetModel } from '../../../helpers/paths.js';
 import { cosine, expectWellFormed, opTypes, runWith, weight } from '../helpers.js';
-import { floatTensor, optimizedOpTypes, textPage } from './static-helpers.js';
+import { floatTensor, freshNames, optimizedOpTypes, textPage } from './static-helpers.js';
 
 const F = DataType.FLOAT;
-
-/** A `newName` that avoids every name of `graph`, as prepareForStatic's does. */
-function namer(graph: GraphProto): (base: string) => string {
-  const used = new Set<string>();
-  for (const tensor of graph.initializer) used.add(tensor.name ?? '');
-  for (const node of graph.node) for (const name of [node.name ?? '', ...node.input, ...node.output]) used.add(name);
-  return (base) => {
-    let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
-    used.add(name);
-    return name;
-  };
-}
 
 interface Spec {
   /** Weight dims `[Cin, Cout / group, k…]`. */
@@ -77,7 +64,7 @@ async function expectSameOutputs(original: ModelProto, rewritten: ModelProto, in
 
 function rewrite(model: ModelProto): { model: ModelProto; report: ReturnType<typeof rewriteConvTranspose>['report'] } {
   const before = Buffer.from(serializeModel(model));
-  const { graph, report } = rewriteConvTranspose(model.graph!, namer(model.graph!));
+  const { graph, report } = rewriteConvTranspose(model.graph!, freshNames(model));
   // Buffer.equals: toEqual compares a several-megabyte array element by element, for seconds.
   expect(Buffer.from(serializeModel(model)).equals(before)).toBe(true);
   return { model: graph === model.graph ? model : { ...model, graph }, report };
@@ -186,7 +173,7 @@ describe('rewriteConvTranspose', () => {
     { name: '3-D', weightDims: [4, 3, 2, 2, 2], attributes: { strides: [2, 2, 2] } },
   ])('$name: left alone (same graph back)', ({ weightDims, attributes }) => {
     const model = convTransposeModel({ weightDims, attributes, bias: true });
-    const { graph, report } = rewriteConvTranspose(model.graph!, namer(model.graph!));
+    const { graph, report } = rewriteConvTranspose(model.graph!, freshNames(model));
     expect(graph).toBe(model.graph);
     expect(report).toEqual({ rewritten: 0, folded: 0, activationsMoved: 0 });
   });

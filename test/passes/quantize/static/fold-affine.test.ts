@@ -14,7 +14,7 @@ import { foldAffineIntoConv, type AffineFoldReport } from '../../../../src/passe
 import type { HostTensor } from '../../../../src/runtime/types.js';
 import { ppOcrDetModel } from '../../../helpers/paths.js';
 import { cosine, expectWellFormed, opTypes, runWith, seeded, weight } from '../helpers.js';
-import { floatTensor, textPage } from './static-helpers.js';
+import { floatTensor, freshNames, textPage } from './static-helpers.js';
 
 const F = DataType.FLOAT;
 
@@ -208,18 +208,6 @@ function caseModel(spec: Case): ModelProto {
   });
 }
 
-/** Unique names, as prepare.ts makes them. */
-function nameGenerator(graph: GraphProto): (base: string) => string {
-  const used = new Set<string>(graph.initializer.map((t) => t.name ?? ''));
-  for (const node of graph.node) for (const name of [node.name ?? '', ...node.input, ...node.output]) used.add(name);
-  return (base) => {
-    let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
-    used.add(name);
-    return name;
-  };
-}
-
 function maxAbsDiff(a: HostTensor, b: HostTensor): { diff: number; scale: number } {
   const [x, y] = [a.data as Float32Array, b.data as Float32Array];
   let diff = 0;
@@ -244,7 +232,7 @@ describe('foldAffineIntoConv', () => {
   it.each(cases)('$name', async (spec) => {
     const model = caseModel(spec);
     const before = serializeModel(model);
-    const { graph, report } = foldAffineIntoConv(model.graph!, nameGenerator(model.graph!));
+    const { graph, report } = foldAffineIntoConv(model.graph!, freshNames(model));
     expect(serializeModel(model)).toEqual(before);
     if (spec.ops === undefined) {
       expect(graph).toBe(model.graph);
@@ -263,7 +251,7 @@ describe('foldAffineIntoConv', () => {
 
   it('rounds W·c and B·c + d once to float32', () => {
     const model = caseModel(cases[0]!);
-    const { graph } = foldAffineIntoConv(model.graph!, nameGenerator(model.graph!));
+    const { graph } = foldAffineIntoConv(model.graph!, freshNames(model));
     const convNode = graph.node[0]!;
     expect(convNode).toMatchObject({ name: 'conv', output: ['y'] });
     const values = (name: string, g: GraphProto = model.graph!): Float32Array => tensorData(g.initializer.find((t) => t.name === name)!) as Float32Array;
@@ -278,7 +266,7 @@ describe('foldAffineIntoConv', () => {
 describe('foldAffineIntoConv on PP-OCRv4 det', () => {
   it.skipIf(!existsSync(ppOcrDetModel))('folds the learnable affines of PP-LCNetV3; outputs agree', async () => {
     const { model } = await loadModel(ppOcrDetModel);
-    const { graph, report } = foldAffineIntoConv(model.graph!, nameGenerator(model.graph!));
+    const { graph, report } = foldAffineIntoConv(model.graph!, freshNames(model));
     const count = (g: GraphProto, opType: string): number => g.node.filter((n) => n.opType === opType).length;
     const counts = { mulBefore: count(model.graph!, 'Mul'), mulAfter: count(graph, 'Mul'), addBefore: count(model.graph!, 'Add'), addAfter: count(graph, 'Add') };
     console.log('PP-OCRv4 det affine fold:', counts, report);

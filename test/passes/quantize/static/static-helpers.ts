@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { attrInt, makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../../../../src/onnx/builder.js';
+import { UniqueNameGenerator } from '../../../../src/onnx/graph.js';
 import { loadModel, serializeModel } from '../../../../src/onnx/model-io.js';
 import { createTensor } from '../../../../src/onnx/tensor.js';
 import { DataType, type ModelProto } from '../../../../src/onnx/types.js';
@@ -168,4 +169,10 @@ export function textPage(height: number, width: number, offset = 0): HostTensor 
     }
   }
   return { dtype: 'float32', dims: [1, 3, height, width], data };
+}
+
+/** A `newName` for the graph rewrites that avoids every name of `model`, as prepareForStatic's does. */
+export function freshNames(model: ModelProto): (base: string) => string {
+  const names = UniqueNameGenerator.fromModel(model);
+  return (base) => names.next(base);
 }

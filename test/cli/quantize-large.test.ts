@@ -20,7 +20,7 @@ import { tensorData } from '../../src/onnx/tensor.js';
 import { computeScaleZeroPoint, quantRange } from '../../src/passes/quantize/index.js';
 import { seeded } from '../passes/quantize/helpers.js';
 import { canMeasurePeakRss, runCliWithPeakRss } from '../helpers/peak-rss.js';
-import { assertCliBuilt } from '../helpers/run-cli.js';
+import { assertCliBuilt, runCli } from '../helpers/run-cli.js';
 
 const size = 4096;
 const layers = 36;
@@ -105,5 +105,23 @@ describe('mlctl quantize on a model over 2 GiB', () => {
       expect(wrong).toEqual([]);
     }
     expect(existsSync(input)).toBe(true);
+  });
+
+  it('--mode static refuses it up front with exit 3, says why and what works, writes nothing', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(path.join(tempDir, 'static-'));
+    const input = await writeSparseModel(dir);
+    const output = path.join(dir, 'large.qdq.onnx');
+    const result = await runCli(['quantize', input, '-o', output, '--mode', 'static', '--calibration-random', '1']);
+    expect(result.exitCode).toBe(3);
+    const lines = result.stderr.trimEnd().split('\n').filter((line) => !line.startsWith('mlctl: warning:'));
+    expect(lines).toHaveLength(2);
+    const prefix = `mlctl: error: cannot quantize '${input}' statically: calibration runs the model in memory, and with its external data inlined, '${input}' would be over `;
+    expect(lines[0]!.startsWith(prefix), lines[0]).toBe(true);
+    const claimed = lines[0]!.slice(prefix.length).match(/^(\d+) bytes, above protobuf's 2 GiB limit$/);
+    // The weights plus the graph's own bytes.
+    expect(Number(claimed?.[1])).toBeGreaterThan(totalBytes);
+    expect(Number(claimed?.[1])).toBeLessThan(totalBytes + 65536);
+    expect(lines[1]).toBe('mlctl: hint: --mode dynamic and --mode weight-only quantize models over 2 GiB tensor by tensor');
+    expect(existsSync(output)).toBe(false);
   });
 });

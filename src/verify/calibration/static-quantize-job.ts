@@ -179,7 +179,13 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
 
   const loaded = await loadModel(job.input);
   // Static mode works on models held whole in memory (onnxruntime takes them as bytes).
-  const original = await loadExternalDataInline(loaded);
+  const original = await loadExternalDataInline(loaded).catch((error: unknown) => {
+    if (!(error instanceof MlctlError) || error.code !== 'MLCTL_TOO_LARGE') throw error;
+    throw new MlctlError('MLCTL_TOO_LARGE', `cannot quantize '${job.input}' statically: calibration runs the model in memory, and ${error.message}`, {
+      cause: error,
+      hint: '--mode dynamic and --mode weight-only quantize models over 2 GiB tensor by tensor',
+    });
+  });
   const prepared = prepareForStatic(original, { convertOpset: (model, target) => convertOpset(model, target) });
   if (prepared.report.opsetConversionError !== undefined) {
     throw new MlctlError('MLCTL_UNSUPPORTED', `cannot quantize '${job.input}' statically: ${prepared.report.opsetConversionError}`);

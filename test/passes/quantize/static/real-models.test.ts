@@ -16,9 +16,9 @@ import { convertOpset } from '../../../../src/passes/convert/opset/index.js';
 import { calibrationTensors, prepareForStatic, quantizeStatic } from '../../../../src/passes/quantize/static/index.js';
 import { collectRanges } from '../../../../src/verify/calibration/collect-ranges.js';
 import { samplesFromFeeds } from '../../../../src/verify/calibration/samples.js';
-import { ppOcrDetModel } from '../../../helpers/paths.js';
+import { ppOcrClsModel, ppOcrDetModel, ppOcrRecModel } from '../../../helpers/paths.js';
 import { cosine, expectWellFormed, runWith } from '../helpers.js';
-import { optimizedOpTypes, textPage } from './static-helpers.js';
+import { floatTensor, optimizedOpTypes, textPage } from './static-helpers.js';
 
 describe('quantizeStatic on PP-OCRv4 det', () => {
   it('fuses all 62 Conv and the 2 ConvTranspose (as 1×1 Conv + DepthToSpace) into QLinearConv; the detection map stays correlated', async () => {
@@ -45,4 +45,31 @@ describe('quantizeStatic on PP-OCRv4 det', () => {
     const output = Object.keys(a)[0]!;
     expect(cosine(a[output]!, b[output]!)).toBeGreaterThan(0.8);
   }, 60_000);
+});
+
+describe('prepareForStatic on the PP-OCR models', () => {
+  // The rewrites are exact algebra: the prepared model computes what the original does, to float32 rounding.
+  const cases = [
+    { name: 'rec (PP-LCNetV3, 6 BatchNormalization, learnable affine blocks)', file: ppOcrRecModel, input: [1, 3, 48, 320], bn: 6, affine: 118 },
+    { name: 'cls (MobileNetV3, 35 BatchNormalization)', file: ppOcrClsModel, input: [1, 3, 48, 192], bn: 35, affine: 9 },
+  ];
+  for (const { name, file, input, bn, affine } of cases) {
+    it(name, async () => {
+      const { model } = await loadModel(file);
+      const { model: prepared, report } = prepareForStatic(model, { convertOpset: (m, target) => convertOpset(m, target) });
+      expectWellFormed(prepared);
+      expect(report.foldedBatchNorms).toHaveLength(bn);
+      expect(report.affineFolds.foldedAfterConv + report.affineFolds.foldedBeforeConv).toBe(affine);
+      const feeds = { x: floatTensor(input, 5) };
+      const [a, b] = [await runWith(model, feeds), await runWith(prepared, feeds)];
+      for (const [output, expected] of Object.entries(a)) {
+        const x = expected.data as Float32Array;
+        const y = b[output]!.data as Float32Array;
+        let maxDiff = 0;
+        for (let i = 0; i < x.length; i++) maxDiff = Math.max(maxDiff, Math.abs(x[i]! - y[i]!));
+        expect(maxDiff, output).toBeLessThan(1e-4);
+        expect(cosine(expected, b[output]!)).toBeGreaterThan(0.99999);
+      }
+    }, 60_000);
+  }
 });

@@ -76,7 +76,7 @@ describe('convert step options', () => {
     [['--fp16', '--no-verify', '--seed', '1'], '--seed needs a comparison: --check <n>, or --fp16 with verification'],
     [['--shape', 'x=1,a'], "--shape 'x=1,a' is not name=dims; expected e.g. --shape input=1,3,224,224"],
     [['--shape', 'x=1', '--shape', 'x=2'], "--shape gives input 'x' twice; give each input once"],
-    [['--simplify', '--simplify-skip', 'nope'], "--simplify-skip 'nope' is not a simplify rewrite; expected some of lift-constants, remove-identity, remove-dropout, dead-code, dedupe-initializers, fold-constants, fuse-conv-bn, fuse-matmul-add"],
+    [['--simplify', '--simplify-skip', 'nope'], "--simplify-skip 'nope' is not a simplify rewrite; expected some of lift-constants, remove-identity, remove-dropout, dead-code, dedupe-initializers, fold-constants, inline-if, fuse-conv-bn, fuse-matmul-add"],
     [['--check', '0'], "--check '0' is not a positive integer"],
     [['--external-data', '--threshold', 'big'], "--threshold 'big' is not a size; expected a number of bytes with an optional unit, e.g. 1024, 1KB or 4MiB"],
     [['--fp16', '--min-cosine', '2'], "--min-cosine '2' is not a number between -1 and 1"],

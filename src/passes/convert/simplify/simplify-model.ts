@@ -3,8 +3,8 @@
  * run to a fixed point: Constant nodes lifted into initializers, Identity
  * and inference-mode Dropout removed, BatchNormalization folded into the
  * convolution before it, MatMul + Add fused into Gemm, constant subgraphs
- * folded, duplicate initializers merged, dead nodes and unused initializers
- * removed. Every rewrite keeps the model's outputs (up to float rounding in
+ * folded, If nodes with a constant condition replaced by their branch,
+ * duplicate initializers merged, dead nodes and unused initializers removed. Every rewrite keeps the model's outputs (up to float rounding in
  * the folds and fusions).
  */
 import { MlctlError } from '../../../common/errors.js';
@@ -18,6 +18,7 @@ import { dedupeInitializers } from './dedupe-initializers.js';
 import { foldConstants } from './fold-constants.js';
 import { fuseConvBatchNorm } from './fuse-conv-bn.js';
 import { fuseMatMulAdd } from './fuse-matmul-add.js';
+import { inlineConstantIfs, type IfSkip } from './inline-if.js';
 import { transformGraphs } from './graph-tree.js';
 import { liftConstants } from './lift-constants.js';
 import { modelStats } from './model-stats.js';
@@ -72,6 +73,7 @@ export async function simplifyModel(model: ModelProto, options: SimplifyOptions 
   const growthLimit = options.foldGrowthLimitBytes ?? DEFAULT_FOLD_GROWTH_LIMIT_BYTES;
   const growth = { limitBytes: growthLimit, remainingBytes: growthLimit };
   let foldedFromShapes = 0;
+  const ifSkips = new Map<string, IfSkip>();
 
   let current: ModelProto = { ...model, graph: topologicalSort(model.graph) };
   let iterations = 0;
@@ -134,6 +136,16 @@ export async function simplifyModel(model: ModelProto, options: SimplifyOptions 
       count('fold-constants', folded.counts.byEvaluator + folded.counts.fromShapes);
       for (const entry of folded.counts.skipped) skipped.set(`${entry.node}\u0000${entry.reason}`, entry);
     }
+    if (run('inline-if')) {
+      const tables = constantTables(current);
+      const whole = current;
+      current = transformGraphs(current, (graph) => {
+        const result = inlineConstantIfs(graph, whole, tables.get(graph) ?? new ConstantTable(graph, undefined, false), irVersion >= 4n);
+        count('inline-if', result.inlined);
+        for (const entry of result.skipped) ifSkips.set(`${entry.node}\u0000${entry.reason}`, entry);
+        return result.graph;
+      });
+    }
     if (run('dedupe-initializers')) {
       current = transformGraphs(current, (graph) => {
         const result = dedupeInitializers(graph);
@@ -155,6 +167,7 @@ export async function simplifyModel(model: ModelProto, options: SimplifyOptions 
   const notes: string[] = [];
   if (irVersion < 4n && run('lift-constants')) notes.push(`IR version ${irVersion} requires every initializer to be a graph input, so Constant nodes were not lifted into initializers`);
   if (options.evaluate === undefined && run('fold-constants')) notes.push('no constant evaluator was given: only Shape and Size of static shapes were folded');
+  for (const entry of ifSkips.values()) notes.push(`If '${entry.node}' has a constant condition but was not inlined: ${entry.reason}`);
   if (iterations === maxIterations) notes.push(`stopped after ${maxIterations} rounds while rewrites were still changing the model`);
   const skippedList = [...skipped.values()];
   const byReason: Record<string, number> = {};

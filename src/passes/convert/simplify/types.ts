@@ -21,11 +21,12 @@ export type SimplifyStep =
   | 'dead-code'
   | 'dedupe-initializers'
   | 'fold-constants'
+  | 'inline-if'
   | 'fuse-conv-bn'
   | 'fuse-matmul-add';
 
 export const simplifySteps: readonly SimplifyStep[] = [
-  'lift-constants', 'remove-identity', 'remove-dropout', 'dead-code', 'dedupe-initializers', 'fold-constants', 'fuse-conv-bn', 'fuse-matmul-add',
+  'lift-constants', 'remove-identity', 'remove-dropout', 'dead-code', 'dedupe-initializers', 'fold-constants', 'inline-if', 'fuse-conv-bn', 'fuse-matmul-add',
 ];
 
 /** Default of {@link SimplifyOptions.foldGrowthLimitBytes}: 64 KiB. */

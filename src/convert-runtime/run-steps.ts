@@ -9,7 +9,7 @@
  * float32), then float16, then ONNX Runtime's own optimization (whose
  * operators the other steps do not know), then the check.
  */
-import { MlctlError } from '../common/errors.js';
+import { describeError, MlctlError } from '../common/errors.js';
 import { encodeMessageChunks } from '../onnx/codec.js';
 import { isExternalTensor, loadExternalDataInline } from '../onnx/external-data.js';
 import { saveModel, serializeModel, type LoadedModel, type SaveResult } from '../onnx/model-io.js';
@@ -22,6 +22,7 @@ import { simplifyModel, type SimplifyReport, type SimplifyStep } from '../passes
 import { compareModels, DEFAULT_CHECK_TOLERANCE, type ModelComparison } from './compare-models.js';
 import { optimizeWithRuntime, type OptimizeLevel, type OptimizeReport } from './optimize.js';
 import { ortConstantEvaluator } from './ort-evaluator.js';
+import { createSession } from '../runtime/onnxruntime.js';
 
 /** The steps to apply; every field is optional and absent means "not asked for". */
 export interface ConvertSteps {
@@ -35,7 +36,11 @@ export interface ConvertSteps {
   optimize?: OptimizeLevel;
   /** `--check N`: compare with the input model on N random input sets. */
   check?: number;
-  /** Compare a float16 result with the input model (default true; one input set unless `check` says more). */
+  /**
+   * Compare a float16 result with the input model (default true; one input
+   * set unless `check` says more); without a comparison, at least load the
+   * result of --shape/--simplify in onnxruntime. false skips both.
+   */
   verify?: boolean;
   /** Fail when the lowest output cosine is below this. */
   minCosine?: number;
@@ -170,7 +175,22 @@ export async function runConvertSteps(input: ConvertStepsInput, steps: ConvertSt
     if (outcome.checkSkipped !== undefined) outcome.warnings.push(`the outputs were not compared with the original: ${outcome.checkSkipped}`);
   }
 
+  if (runs === 0 && steps.verify !== false && (steps.shapes !== undefined || steps.simplify !== undefined) && !hasExternalTensors(model)) {
+    const error = await timed('load', () => loadError(serializeModel(model)));
+    if (error !== undefined) {
+      const originalError = hasExternalTensors(input.loaded.model) ? undefined : await loadError(serializeModel(input.loaded.model));
+      if (originalError === undefined) {
+        outcome.failure = new MlctlError('MLCTL_CHECK_FAILED', `onnxruntime cannot load the converted model, though it loads the original: ${error}; nothing was written`, {
+          hint: 'onnxruntime checks every If branch against fixed shapes when it loads a model: keep the dims such a branch cannot take dynamic, leave out --simplify, or pass --no-verify to write it anyway',
+        });
+      } else {
+        outcome.warnings.push(`onnxruntime cannot load the converted model, nor the original: ${error}`);
+      }
+    }
+  }
+
   const check = outcome.check;
+  if (outcome.failure !== undefined) return outcome;
   if (check !== undefined && !check.passed) {
     const tolerance = check.tolerance ?? DEFAULT_CHECK_TOLERANCE;
     outcome.failure = new MlctlError('MLCTL_CHECK_FAILED', `the converted model's outputs differ from the original's beyond rtol ${tolerance.rtol}, atol ${tolerance.atol}: ${describeFailures(check)}; nothing was written`, {
@@ -233,4 +253,15 @@ export async function saveConverted(
     ...(options.loaded.dir === undefined ? {} : { sourceDir: options.loaded.dir }),
   });
   return { saved, layout };
+}
+
+/** Why onnxruntime cannot load the model (the first line of its message), or undefined when it loads. */
+async function loadError(bytes: Uint8Array): Promise<string | undefined> {
+  try {
+    const session = await createSession(bytes, { label: 'the converted model', logLevel: 'fatal' });
+    await session.release();
+    return undefined;
+  } catch (error) {
+    return describeError(error).split('\n')[0];
+  }
 }

@@ -13,7 +13,7 @@ import { isExternalTensor, loadExternalDataInline } from '../../src/onnx/externa
 import { opsetVersion } from '../../src/onnx/graph.js';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { provenanceKeys } from '../../src/onnx/provenance.js';
-import { ppOcrClsModel, repoRoot } from '../helpers/paths.js';
+import { ppOcrClsModel, repoRoot, sileroVad16kModel, sileroVadModel } from '../helpers/paths.js';
 import { assertCliBuilt, runCli } from '../helpers/run-cli.js';
 import { cosine, input, run } from '../passes/convert/simplify/helpers.js';
 
@@ -105,6 +105,23 @@ describe('mlctl convert steps', () => {
     expect(existsSync(target)).toBe(false);
     expect(existsSync(`${target}.data`)).toBe(false);
     expect(await leftovers()).toEqual([]);
+  });
+
+  it('loads a --shape result in onnxruntime: Silero VAD v5 with fixed shapes does not load, so exit 1 and nothing written; --no-verify writes it', { timeout: 30_000 }, async () => {
+    const target = out('silero.shaped.onnx');
+    const args = ['convert', sileroVadModel, '-o', target, '--shape', 'input=1,512', '--shape', 'state=2,1,128'];
+    const refused = await runCli(args);
+    expect(refused.exitCode).toBe(1);
+    // onnxruntime type-checks both branches of the If on the sample rate; the 8 kHz one cannot take 512 samples.
+    expect(refused.stderr).toMatch(/^mlctl: error: onnxruntime cannot load the converted model, though it loads the original: .*First input tensor must have rank 3; nothing was written\nmlctl: hint: onnxruntime checks every If branch against fixed shapes/);
+    expect(existsSync(target)).toBe(false);
+    expect(await leftovers()).toEqual([]);
+    const written = await runCli([...args, '--no-verify']);
+    expect(written.exitCode).toBe(0);
+    expect(existsSync(target)).toBe(true);
+    // The 16 kHz export takes the same shapes and loads.
+    const ok = await runCli(['convert', sileroVad16kModel, '-o', out('silero16k.shaped.onnx'), '--shape', 'input=1,512', '--shape', 'state=2,1,128', '--simplify']);
+    expect(ok.exitCode).toBe(0);
   });
 
   it('refuses a file that is not a model with exit 3 and writes nothing', { timeout: 30_000 }, async () => {

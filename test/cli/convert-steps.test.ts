@@ -68,7 +68,7 @@ describe('convert step options', () => {
   it.each([
     [['--keep-io-types'], '--keep-io-types needs --fp16'],
     [['--op-block-list', 'Softmax'], '--op-block-list needs --fp16'],
-    [['--no-verify'], '--no-verify needs --fp16'],
+    [['--no-verify'], '--no-verify needs --shape, --simplify or --fp16'],
     [['--simplify-skip', 'dead-code'], '--simplify-skip needs --simplify'],
     [['--threshold', '1KB'], '--threshold needs --external-data'],
     [['--external-data', '--inline-data'], '--external-data and --inline-data contradict each other; pass one of them'],

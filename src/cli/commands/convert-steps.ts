@@ -87,7 +87,7 @@ export const convertStepOptions: readonly OptionDefinition[] = [
   { flags: '--no-default-block-list', description: 'with --fp16: do not keep Resize, Range, CumSum, TopK, NonMaxSuppression, RoiAlign, Min, Max, Upsample, RandomUniformLike in float32' },
   { flags: '--optimize <level>', description: "save ONNX Runtime's own optimized graph (may hold ONNX Runtime-only operators)", choices: ['basic', 'extended', 'all'] },
   { flags: '--check <n>', description: 'compare outputs with the input model on n sets of random inputs; exit 1 and write nothing when they differ beyond rtol 1e-3, atol 1e-4 (with --fp16, only --min-cosine gates)', parse: parsePositive('--check') },
-  { flags: '--no-verify', description: 'with --fp16: do not compare the result with the float32 model' },
+  { flags: '--no-verify', description: 'do not compare an --fp16 result with the float32 model, nor load a --shape/--simplify result in onnxruntime' },
   { flags: '--min-cosine <x>', description: 'exit 1 and write nothing when an output\'s cosine similarity to the original\'s is below x', parse: parseCosine() },
   { flags: '--seed <n>', description: 'seed of the random check inputs (default 0)', parse: parseSeed },
   { flags: '--inputs <dir>', description: 'compare on these real inputs instead of random ones (one run): one .pb (TensorProto), .npy or .json file per input, named after it' },
@@ -117,7 +117,7 @@ export function planConvertSteps(options: ConvertStepsCliOptions): ConvertStepsP
   needs(!fp16 && options.opBlockList !== undefined, '--op-block-list', '--fp16');
   needs(!fp16 && options.nodeBlockList !== undefined, '--node-block-list', '--fp16');
   needs(!fp16 && options.defaultBlockList === false, '--no-default-block-list', '--fp16');
-  needs(!fp16 && options.verify === false, '--no-verify', '--fp16');
+  needs(!fp16 && options.shape === undefined && options.simplify !== true && options.verify === false, '--no-verify', '--shape, --simplify or --fp16');
   needs(options.simplify !== true && options.simplifySkip !== undefined, '--simplify-skip', '--simplify');
   needs(options.simplify !== true && options.foldLimit !== undefined, '--fold-limit', '--simplify');
   needs(options.externalData !== true && options.threshold !== undefined, '--threshold', '--external-data');

@@ -550,6 +550,14 @@ export interface EncodedMessage {
 export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
 
 /**
+ * Bytes a message serializes to, computed without writing any; it may exceed
+ * protobuf's 2 GiB limit (nothing is refused here).
+ */
+export function encodedSize(typeName: string, msg: object): number {
+  return new Encoder().plan(msg as ProtoMessage, messageDescriptor(typeName)).size;
+}
+
+/**
  * Encodes a message as chunks, without copying large byte fields.
  * @throws MlctlError (MLCTL_TOO_LARGE) when the message exceeds protobuf's 2 GiB limit.
  */

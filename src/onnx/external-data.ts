@@ -370,6 +370,13 @@ export async function readExternalData(tensor: TensorProto, modelDir: string | u
 export interface InlineOptions {
   /** Folder of the data files; defaults to `loaded.dir`, and is required for a model loaded from bytes. */
   baseDir?: string;
+  /**
+   * Allow a result over protobuf's 2 GiB limit (default false). Such a model
+   * lives in memory only: it cannot be serialized as one message, so save it
+   * with external data (`saveModel(..., { externalData })`) to write it or
+   * hand it to onnxruntime. The caller bounds the memory it takes.
+   */
+  allowOverProtobufLimit?: boolean;
 }
 
 /**
@@ -377,7 +384,8 @@ export interface InlineOptions {
  * (`externalData` emptied, `dataLocation` removed). Every tensor is checked
  * before any byte is read. `loaded.model` is not changed.
  * @throws MlctlError MLCTL_TOO_LARGE when the result would exceed protobuf's
- *   2 GiB limit; MLCTL_BAD_INPUT without a folder; UnsafePathError, ModelFormatError, FileError.
+ *   2 GiB limit (unless `allowOverProtobufLimit`) or a tensor is larger than
+ *   one buffer can hold; MLCTL_BAD_INPUT without a folder; UnsafePathError, ModelFormatError, FileError.
  */
 export async function loadExternalDataInline(loaded: LoadedModel, options: InlineOptions = {}): Promise<ModelProto> {
   let firstExternal: TensorProto | undefined;
@@ -390,7 +398,7 @@ export async function loadExternalDataInline(loaded: LoadedModel, options: Inlin
 
   const records = await collectExternalTensors(loaded.model, dir);
   const totalBytes = records.reduce((sum, record) => sum + record.lengthBytes, loaded.sizeBytes);
-  if (totalBytes > MAX_PROTOBUF_BYTES) {
+  if (totalBytes > MAX_PROTOBUF_BYTES && options.allowOverProtobufLimit !== true) {
     throw new MlctlError('MLCTL_TOO_LARGE', `with its external data inlined, '${loaded.path ?? 'the model'}' would be over ${totalBytes} bytes, above protobuf's 2 GiB limit`, {
       hint: 'keep the weights in external data files',
     });

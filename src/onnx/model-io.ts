@@ -5,7 +5,7 @@ import { open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { assertWritable, writeFileAtomic, describeSystemError, type AtomicWriteOptions } from '../common/atomic-file.js';
 import { FileError, ModelFormatError, MlctlError, withContext } from '../common/errors.js';
-import { decodeMessage, encodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions, type EncodedMessage } from './codec.js';
+import { decodeMessage, encodedSize, encodeMessage, encodeMessageChunks, MAX_PROTOBUF_BYTES, type DecodeOptions, type EncodedMessage } from './codec.js';
 import { validateExternalData } from './external-data.js';
 import { planExternalData, writeExternalDataFile, type ExternalDataSaveOptions } from './external-data-writer.js';
 import type { ModelProto } from './types.js';
@@ -148,6 +148,14 @@ async function readIntoSharedMemory(file: string, sizeBytes: number): Promise<Ui
     await handle.close();
   }
   return bytes;
+}
+
+/**
+ * Bytes the model serializes to, without building them; may exceed
+ * protobuf's 2 GiB limit (where {@link serializeModel} throws).
+ */
+export function serializedModelSize(model: ModelProto): number {
+  return encodedSize('ModelProto', model);
 }
 
 /** Serializes a model to bytes (one buffer). */

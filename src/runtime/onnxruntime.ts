@@ -247,7 +247,9 @@ class OnnxruntimeSession implements RuntimeSession {
  *   onnxruntime cannot load the model, naming the model and keeping onnxruntime's error as cause.
  */
 export async function createSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<RuntimeSession> {
-  const label = typeof model === 'string' ? model : (options.label ?? 'model bytes');
+  const label = options.label !== undefined && (typeof model !== 'string' || options.labelFile === true)
+    ? options.label
+    : typeof model === 'string' ? model : 'model bytes';
   const provider: ExecutionProviderName = options.executionProvider ?? 'cpu';
   checkProvider(provider, label);
   let session: ort.InferenceSession;

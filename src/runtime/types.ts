@@ -92,8 +92,10 @@ export interface SessionOptions {
   optimizedModelPath?: string;
   /** Least severe runtime log messages printed to stderr (default 'error'). */
   logLevel?: RuntimeLogLevel;
-  /** How to name the model in error messages when it is given as bytes (default 'model bytes'). */
+  /** How to name the model in error messages when it is given as bytes (default 'model bytes'), or as a path with `labelFile`. */
   label?: string;
+  /** Name a model given as a path by `label` too: a temporary copy's path (see verify/runtime-input.ts) means nothing to the user. */
+  labelFile?: boolean;
 }
 
 /** Whether an execution provider can be used, and if not, why. */

@@ -25,6 +25,7 @@ import type { HostTensor } from '../runtime/types.js';
 import type { ExternalTensorReader } from './external-reader.js';
 import { checkQuantizeOutput, cosineGate, writtenModel, type CosineGate, type WrittenModel } from './job-common.js';
 import { prepareModel, type PreparedModel } from './quantize-weights.js';
+import { existingRuntimeInput } from './runtime-input.js';
 import type { SpeedCheck } from './speed-check.js';
 import type { FallbackNode, Verification, VerifyInputOptions } from './verify-model.js';
 
@@ -169,7 +170,8 @@ async function check(job: QuantizeJob, prepared: PreparedModel, first: QuantizeR
   const toRuntime = (model: ModelProto): Promise<Uint8Array> => runtimeBytes(model, prepared.loaded);
   let feeds: Record<string, HostTensor> | undefined;
   if (job.verify !== false) {
-    const verified = await quantizeWithFallback(job.input, (forceFloat) => (forceFloat.length === 0 ? first : quantize(forceFloat)), job.verifyInputs, toRuntime);
+    const verified = await quantizeWithFallback(job.input, (forceFloat) => (forceFloat.length === 0 ? first : quantize(forceFloat)), job.verifyInputs, async (model) =>
+      existingRuntimeInput(await toRuntime(model)));
     checked.result = verified.result;
     checked.fallbacks = verified.fallbacks;
     feeds = verified.feeds;

@@ -5,7 +5,6 @@
  * in float until it does.
  */
 import { describeError, MlctlError } from '../common/errors.js';
-import { serializeModel } from '../onnx/model-io.js';
 import type { ModelProto } from '../onnx/types.js';
 import type { QuantizeResult } from '../passes/quantize/index.js';
 import { readInputDir } from '../runtime/input-files.js';
@@ -13,6 +12,7 @@ import { createSession } from '../runtime/onnxruntime.js';
 import { randomInputs, type RandomInputOptions } from '../runtime/random-inputs.js';
 import type { HostTensor, IoMeta } from '../runtime/types.js';
 import { compareOutputs, worstCosine, type OutputComparison } from './compare.js';
+import { toRuntimeInput, type RuntimeInput } from './runtime-input.js';
 
 /** Which inputs to run the models on. */
 export interface VerifyInputOptions {
@@ -48,9 +48,9 @@ export interface ReferenceRun {
   inputs: Verification['inputs'];
 }
 
-/** Loads and runs `bytes` once, always releasing the session. */
-export async function runOnce(bytes: Uint8Array, feeds: Record<string, HostTensor>, label: string): Promise<Record<string, HostTensor>> {
-  const session = await createSession(bytes, { label, logLevel: 'fatal' });
+/** Loads and runs a model (serialized bytes, or a model file's path) once, always releasing the session. */
+export async function runOnce(model: string | Uint8Array, feeds: Record<string, HostTensor>, label: string): Promise<Record<string, HostTensor>> {
+  const session = await createSession(model, { label, labelFile: true, logLevel: 'fatal' });
   try {
     return await session.run(feeds);
   } finally {
@@ -108,9 +108,9 @@ export async function runReference(original: string | Uint8Array, options: Verif
   }
 }
 
-/** Runs the candidate on the reference's inputs and compares; throws when it cannot load or run. */
-export async function compareWithReference(reference: ReferenceRun, candidateBytes: Uint8Array): Promise<Verification> {
-  const outputs = await runOnce(candidateBytes, reference.feeds, 'the quantized model');
+/** Runs the candidate (bytes or a model file's path) on the reference's inputs and compares; throws when it cannot load or run. */
+export async function compareWithReference(reference: ReferenceRun, candidate: string | Uint8Array): Promise<Verification> {
+  const outputs = await runOnce(candidate, reference.feeds, 'the quantized model');
   const comparisons = compareOutputs(reference.outputs, outputs);
   return { inputs: reference.inputs, outputs: comparisons, worstCosine: worstCosine(comparisons) };
 }
@@ -235,7 +235,8 @@ export async function fallBackToFloat<R, V>(pass: FallbackPass<R, V>): Promise<F
  *
  * @param original - the original's bytes, or its path (onnxruntime then reads its external data itself).
  * @param quantize - runs the pass with the given nodes (report keys) forced to float.
- * @param toRuntimeBytes - how a model is handed to onnxruntime (default: serialized as it is).
+ * @param toRuntime - how a model is handed to onnxruntime (default {@link toRuntimeInput}: bytes, or a
+ *   temporary file over 2 GiB); each input is disposed once its run is over.
  * @throws MlctlError MLCTL_RUNTIME when even the fully float fallback fails to run; the errors of
  *   {@link runReference} for inputs that do not fit (an original that cannot run at all only sets `referenceError`).
  */
@@ -243,7 +244,7 @@ export async function quantizeWithFallback(
   original: string | Uint8Array,
   quantize: (forceFloat: readonly string[]) => QuantizeResult,
   inputOptions: VerifyInputOptions = {},
-  toRuntimeBytes: (model: ModelProto) => Promise<Uint8Array> = (model) => Promise.resolve(serializeModel(model)),
+  toRuntime: (model: ModelProto) => Promise<RuntimeInput> = (model) => toRuntimeInput(model),
 ): Promise<VerifiedQuantization> {
   let reference: ReferenceRun;
   try {
@@ -257,7 +258,14 @@ export async function quantizeWithFallback(
     quantize,
     candidates: (result) =>
       result.report.nodes.filter((node) => node.action !== 'skipped').map((node) => ({ node: node.node, opType: node.opType, key: node.key, names: node.replacedBy ?? [] })),
-    run: async (result) => compareWithReference(reference, await toRuntimeBytes(result.model)),
+    run: async (result) => {
+      const input = await toRuntime(result.model);
+      try {
+        return await compareWithReference(reference, input.model);
+      } finally {
+        await input.dispose();
+      }
+    },
   });
   return { result: settled.result, verification: settled.measured, fallbacks: settled.fallbacks, referenceError: undefined, feeds: reference.feeds };
 }

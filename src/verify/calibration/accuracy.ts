@@ -47,9 +47,12 @@ function numbers(tensor: HostTensor): ArrayLike<number> | undefined {
   return data as ArrayLike<number>;
 }
 
-/** Runs `bytes` on every sample, always releasing the session. */
-export async function runAll(bytes: Uint8Array, feeds: readonly Feeds[], label: string): Promise<Record<string, HostTensor>[]> {
-  const session = await createSession(bytes, { label, logLevel: 'fatal' });
+/**
+ * Runs a model on every sample, always releasing the session.
+ * @param model - serialized bytes, or a model file's path (see runtime-input.ts).
+ */
+export async function runAll(model: string | Uint8Array, feeds: readonly Feeds[], label: string): Promise<Record<string, HostTensor>[]> {
+  const session = await createSession(model, { label, labelFile: true, logLevel: 'fatal' });
   try {
     const outputs: Record<string, HostTensor>[] = [];
     for (const sample of feeds) outputs.push(await session.run(sample));
@@ -97,7 +100,7 @@ export function compareSets(reference: readonly Record<string, HostTensor>[], ca
   return { worstCosine, maxAbsError, outputs };
 }
 
-/** Runs the candidate on the reference's samples and compares. */
-export async function evaluateCandidate(bytes: Uint8Array, reference: ReferenceSet, label = 'the quantized model'): Promise<AccuracyMetrics> {
-  return compareSets(reference.outputs, await runAll(bytes, reference.feeds, label));
+/** Runs the candidate (bytes or a path, as for {@link runAll}) on the reference's samples and compares. */
+export async function evaluateCandidate(model: string | Uint8Array, reference: ReferenceSet, label = 'the quantized model'): Promise<AccuracyMetrics> {
+  return compareSets(reference.outputs, await runAll(model, reference.feeds, label));
 }

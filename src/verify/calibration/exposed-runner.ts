@@ -7,10 +7,10 @@
  * groups are sized from what has been seen so far), and every fetched tensor
  * is handed to the caller and dropped before the next run.
  */
-import { serializeModel } from '../../onnx/model-io.js';
 import type { ModelProto, ValueInfoProto } from '../../onnx/types.js';
 import { createSession } from '../../runtime/onnxruntime.js';
 import type { HostTensor, RuntimeSession } from '../../runtime/types.js';
+import { toRuntimeInput, type RuntimeInput } from '../runtime-input.js';
 
 /** Default memory budget for the outputs of one run: 256 MiB. */
 export const DEFAULT_EXPOSE_BUDGET_BYTES = 256 * 2 ** 20;
@@ -53,6 +53,8 @@ export class ExposedRunner {
 
   private constructor(
     private readonly session: RuntimeSession,
+    /** Removes the temporary files the session was loaded from (its bytes are not kept: onnxruntime has its own copy). */
+    private readonly disposeInput: RuntimeInput['dispose'],
     /** Exposed names the session can fetch. */
     private readonly fetchable: readonly string[],
     /** Requested names that are graph inputs: read from the feeds. */
@@ -61,15 +63,22 @@ export class ExposedRunner {
   ) {}
 
   /**
-   * Loads `model` with `names` exposed.
-   * @throws MlctlError MLCTL_RUNTIME when onnxruntime cannot load it.
+   * Loads `model` with `names` exposed (over 2 GiB, from a temporary file; see runtime-input.ts).
+   * @throws MlctlError MLCTL_RUNTIME when onnxruntime cannot load it; FileError when the temporary file cannot be written.
    */
   static async create(model: ModelProto, names: readonly string[], options: ExposedRunnerOptions = {}): Promise<ExposedRunner> {
     const inputs = new Set(model.graph?.input.map((i) => i.name ?? '') ?? []);
     const fromFeeds = names.filter((n) => inputs.has(n));
     const fetchable = names.filter((n) => !inputs.has(n));
-    const session = await createSession(serializeModel(exposeTensors(model, fetchable)), { label: options.label ?? 'the calibration model', logLevel: 'fatal' });
-    return new ExposedRunner(session, fetchable, fromFeeds, options.budgetBytes ?? DEFAULT_EXPOSE_BUDGET_BYTES);
+    const input = await toRuntimeInput(exposeTensors(model, fetchable));
+    let session: RuntimeSession;
+    try {
+      session = await createSession(input.model, { label: options.label ?? 'the calibration model', labelFile: true, logLevel: 'fatal' });
+    } catch (error) {
+      await input.dispose();
+      throw error;
+    }
+    return new ExposedRunner(session, input.dispose, fetchable, fromFeeds, options.budgetBytes ?? DEFAULT_EXPOSE_BUDGET_BYTES);
   }
 
   /** Bytes of `name` in the last run that fetched it; undefined before. */
@@ -135,7 +144,12 @@ export class ExposedRunner {
     }
   }
 
+  /** Releases the session, then removes its temporary files. */
   async release(): Promise<void> {
-    await this.session.release();
+    try {
+      await this.session.release();
+    } finally {
+      await this.disposeInput();
+    }
   }
 }

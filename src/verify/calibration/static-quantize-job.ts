@@ -5,14 +5,18 @@
  * to keep in float until an accuracy target is met, verify against the float
  * model (putting nodes whose quantized form onnxruntime fails on back in
  * float, see static-fallback.ts), measure the per-tensor debug report, and
- * save with provenance.
+ * save with provenance. The model is held in memory, weights and all, even
+ * over protobuf's 2 GiB (bounded up front, see static-memory.ts); onnxruntime
+ * gets the original from its file and the other models as bytes, or over
+ * 2 GiB as temporary files (runtime-input.ts).
  * Never prints; returns a structured outcome.
  */
+import os from 'node:os';
 import { MlctlError, UsageError } from '../../common/errors.js';
 import { sha256File } from '../../common/hash.js';
 import { MAX_PROTOBUF_BYTES } from '../../onnx/codec.js';
 import { loadExternalDataInline } from '../../onnx/external-data.js';
-import { loadModel, saveModel, serializeModel } from '../../onnx/model-io.js';
+import { loadModel, saveModel, serializedModelSize } from '../../onnx/model-io.js';
 import { withProvenance } from '../../onnx/provenance.js';
 import type { GraphProto } from '../../onnx/types.js';
 import { convertOpset } from '../../passes/convert/opset/index.js';
@@ -35,8 +39,10 @@ import type { CalibrationSettings } from './range-collectors.js';
 import { randomSamples, samplesFromDir, samplesFromFeeds, type Feeds, type SampleSource } from './samples.js';
 import { selectFloatNodes, type RankingMethod, type SelectionResult } from './selection.js';
 import { checkQuantizeOutput, cosineGate, writtenModel, type CosineGate, type WrittenModel } from '../job-common.js';
+import { withRuntimeInput } from '../runtime-input.js';
 import type { FallbackNode } from '../verify-model.js';
 import { activationSqnr, type TensorSqnr } from './sqnr-report.js';
+import { checkStaticMemory, estimateStaticMemory } from './static-memory.js';
 import { staticFloatFallback, withFallbackReasons, type StaticFallbackResult } from './static-fallback.js';
 
 /** Where the calibration samples come from. */
@@ -77,6 +83,8 @@ export interface StaticQuantizeJob {
   debugReport?: boolean;
   /** Bytes of exposed tensors one calibration run may hold. */
   budgetBytes?: number;
+  /** Memory the machine has, in bytes, for the up-front bound of static-memory.ts (default `os.totalmem()`). */
+  totalMemoryBytes?: number;
   /** For provenance. */
   toolVersion: string;
   parameters: Record<string, unknown>;
@@ -167,7 +175,8 @@ function cachingKernel(): WeightKernel {
  * Runs the job.
  * @throws UsageError (exit 2) for missing calibration data or output path; MLCTL_OUTPUT_EXISTS;
  *   the model layer's errors and MLCTL_BAD_INPUT for bad inputs or samples (exit 3); MLCTL_UNSUPPORTED
- *   when the opset cannot be raised to 13; MLCTL_RUNTIME when onnxruntime cannot run a model (exit 4).
+ *   when the opset cannot be raised to 13; MLCTL_TOO_LARGE (exit 3) before reading any weight when the model
+ *   cannot fit in memory (see static-memory.ts); MLCTL_RUNTIME when onnxruntime cannot run a model (exit 4).
  */
 export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<StaticQuantizeOutcome> {
   const started = performance.now();
@@ -178,20 +187,15 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
   const warnings: string[] = [];
 
   const loaded = await loadModel(job.input);
-  // Static mode works on models held whole in memory (onnxruntime takes them as bytes).
-  const original = await loadExternalDataInline(loaded).catch((error: unknown) => {
-    if (!(error instanceof MlctlError) || error.code !== 'MLCTL_TOO_LARGE') throw error;
-    throw new MlctlError('MLCTL_TOO_LARGE', `cannot quantize '${job.input}' statically: calibration runs the model in memory, and ${error.message}`, {
-      cause: error,
-      hint: '--mode dynamic and --mode weight-only quantize models over 2 GiB tensor by tensor',
-    });
-  });
+  // Static mode holds the whole model in memory, over protobuf's 2 GiB too; refused before a weight is read when it cannot fit.
+  checkStaticMemory(job.input, await estimateStaticMemory(loaded, { debugReport: job.debugReport === true }), job.totalMemoryBytes ?? os.totalmem());
+  const original = await loadExternalDataInline(loaded, { allowOverProtobufLimit: true });
   const prepared = prepareForStatic(original, { convertOpset: (model, target) => convertOpset(model, target) });
   if (prepared.report.opsetConversionError !== undefined) {
     throw new MlctlError('MLCTL_UNSUPPORTED', `cannot quantize '${job.input}' statically: ${prepared.report.opsetConversionError}`);
   }
-  const originalBytes = serializeModel(original);
-  const inputs = await modelInputs(originalBytes);
+  // onnxruntime reads the original, unchanged, from its file (and its external data beside it): no serialized copy.
+  const inputs = await modelInputs(job.input);
   const source = await sampleSource(job, inputs, warnings);
   const loadedAt = performance.now();
 
@@ -213,7 +217,7 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
 
   let reference: { set: ReferenceSet; source: string } | undefined;
   const needReference = job.target !== undefined || job.verify !== false || job.debugReport === true;
-  if (needReference) reference = await referenceSet(job, inputs, source, originalBytes);
+  if (needReference) reference = await referenceSet(job, inputs, source);
   const referencedAt = performance.now();
 
   // Wherever the quantized model is run (verification, search, debug report), it must load and run first:
@@ -261,7 +265,7 @@ export async function runStaticQuantizeJob(job: StaticQuantizeJob): Promise<Stat
   }
   const verifiedAt = performance.now();
 
-  const quantizedSizeBytes = serializeModel(result.model).byteLength;
+  const quantizedSizeBytes = serializedModelSize(result.model);
   const outcome: StaticQuantizeOutcome = {
     input: { path: job.input, sizeBytes: loaded.sizeBytes },
     quantizedSizeBytes,
@@ -336,16 +340,16 @@ function measuringOnce(
     const key = JSON.stringify([...forceFloat].sort());
     let metrics = measured.get(key);
     if (metrics === undefined) {
-      metrics = await evaluateCandidate(serializeModel((built ?? quantize(forceFloat)).model), set);
+      metrics = await withRuntimeInput((built ?? quantize(forceFloat)).model, (model) => evaluateCandidate(model, set));
       measured.set(key, metrics);
     }
     return metrics;
   };
 }
 
-/** The model's inputs as onnxruntime sees them. */
-async function modelInputs(bytes: Uint8Array): Promise<IoMeta[]> {
-  const session = await createSession(bytes, { label: 'the original model', logLevel: 'fatal' });
+/** The inputs of the model file as onnxruntime sees them. */
+async function modelInputs(file: string): Promise<IoMeta[]> {
+  const session = await createSession(file, { label: 'the original model', labelFile: true, logLevel: 'fatal' });
   try {
     return [...session.inputs];
   } finally {
@@ -354,7 +358,7 @@ async function modelInputs(bytes: Uint8Array): Promise<IoMeta[]> {
 }
 
 /** The samples verification and the search use, and the float model's outputs on them. */
-async function referenceSet(job: StaticQuantizeJob, inputs: readonly IoMeta[], source: SampleSource, originalBytes: Uint8Array): Promise<{ set: ReferenceSet; source: string }> {
+async function referenceSet(job: StaticQuantizeJob, inputs: readonly IoMeta[], source: SampleSource): Promise<{ set: ReferenceSet; source: string }> {
   const feeds: Feeds[] = [];
   let description: string;
   if (job.inputsDir !== undefined) {
@@ -365,7 +369,7 @@ async function referenceSet(job: StaticQuantizeJob, inputs: readonly IoMeta[], s
     for (let i = 0; i < count; i++) feeds.push(await source.load(i));
     description = `the first ${count} calibration sample${count === 1 ? '' : 's'}`;
   }
-  const outputs = await runAll(originalBytes, feeds, 'the original model');
+  const outputs = await runAll(job.input, feeds, 'the original model');
   return { set: { feeds, outputs }, source: description };
 }
 

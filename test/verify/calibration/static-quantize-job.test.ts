@@ -2,7 +2,7 @@
  * runStaticQuantizeJob end to end: calibration from `.pb` and `.npy`
  * samples, the written model loads and runs in onnxruntime, provenance; the
  * accuracy-driven search reaches a target the plain static model misses by
- * keeping a reported node in float; the --min-cosine gate; usage errors.
+ * keeping a reported node in float; the --min-cosine gate; the memory bound; usage errors.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../../src/onnx/model-io.js';
 import { provenanceKeys } from '../../../src/onnx/provenance.js';
+import { estimateStaticMemory } from '../../../src/verify/calibration/static-memory.js';
 import { runStaticQuantizeJob, type StaticQuantizeJob } from '../../../src/verify/calibration/static-quantize-job.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { runModel } from '../../passes/quantize/helpers.js';
@@ -103,6 +104,17 @@ describe('runStaticQuantizeJob', () => {
     // Nothing ran the quantized model, so there was nothing to fall back from.
     expect(outcome.fallbacks).toEqual([]);
     expect(existsSync(output)).toBe(false);
+  });
+
+  it("refuses, before calibrating, a model whose memory estimate exceeds the machine's (MLCTL_TOO_LARGE, exit 3); writes nothing", async () => {
+    const output = path.join(dir, 'too-large.onnx');
+    const { totalBytes } = await estimateStaticMemory(await loadModel(convNet));
+    const error: unknown = await runStaticQuantizeJob(job({ output, calibration: { random: 1 }, totalMemoryBytes: totalBytes - 1 })).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'MLCTL_TOO_LARGE', exitCode: 3 });
+    expect((error as Error).message.startsWith(`cannot quantize '${convNet}' statically: calibration holds the whole model in memory, about 0.0 GiB (`)).toBe(true);
+    expect(existsSync(output)).toBe(false);
+    const fits = await runStaticQuantizeJob(job({ dryRun: true, calibration: { random: 1 }, verify: false, totalMemoryBytes: totalBytes }));
+    expect(fits.report.nodesQuantized).toBe(6);
   });
 
   it('refuses missing or doubled calibration data and an output equal to the input', async () => {

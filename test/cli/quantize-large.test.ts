@@ -41,6 +41,23 @@ function patch(i: number): { row: number; values: Float32Array } {
   return { row: i % 2 === 0 ? 0 : size - 1, values };
 }
 
+/**
+ * The first few wrong scales or bytes of weight `i`, quantized per column:
+ * each column's one non-zero value maps to ±127 with scale |value| / 127.
+ */
+function wrongColumns(i: number, bytes: Int8Array, scales: Float32Array): string[] {
+  const range = quantRange('int8', true, false);
+  const { row, values } = patch(i);
+  const wrong: string[] = [];
+  for (let n = 0; n < size && wrong.length < 5; n++) {
+    const scale = Math.fround(computeScaleZeroPoint(Math.min(values[n]!, 0), Math.max(values[n]!, 0), range, true).scale);
+    if (scales[n] !== scale) wrong.push(`w${i} scale[${n}] = ${scales[n]}, expected ${scale}`);
+    const byte = bytes[row * size + n];
+    if (byte !== Math.sign(values[n]!) * 127) wrong.push(`w${i}[${row}, ${n}] = ${byte}, expected ${Math.sign(values[n]!) * 127}`);
+  }
+  return wrong;
+}
+
 async function writeSparseModel(dir: string): Promise<string> {
   const data = await open(path.join(dir, 'weights.bin'), 'w');
   try {
@@ -88,22 +105,13 @@ describe('mlctl quantize on a model over 2 GiB', () => {
     console.info(`quantize of ${(totalBytes / 2 ** 30).toFixed(2)} GiB of external weights: peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB; ${times}`);
 
     const { model, dir } = await loadModel(output);
-    const range = quantRange('int8', true, false);
     for (let i = 0; i < layers; i++) {
       const data = model.graph!.initializer.find((tensor) => tensor.name === `w${i}_quantized`)!;
       const scaleTensor = model.graph!.initializer.find((tensor) => tensor.name === `w${i}_scale`)!;
       // 16 KiB of scales: over the 1 KiB threshold, so in the data file too.
       const scales = tensorData(scaleTensor, { raw: await readExternalData(scaleTensor, dir) }) as Float32Array;
       const bytes = new Int8Array((await readExternalData(data, dir)).buffer);
-      const { row, values } = patch(i);
-      const wrong: string[] = [];
-      for (let n = 0; n < size && wrong.length < 5; n++) {
-        // One non-zero value per column: it maps to ±127 with scale |value| / 127.
-        const scale = Math.fround(computeScaleZeroPoint(Math.min(values[n]!, 0), Math.max(values[n]!, 0), range, true).scale);
-        if (scales[n] !== scale) wrong.push(`w${i} scale[${n}] = ${scales[n]}, expected ${scale}`);
-        const byte = bytes[row * size + n];
-        if (byte !== Math.sign(values[n]!) * 127) wrong.push(`w${i}[${row}, ${n}] = ${byte}, expected ${Math.sign(values[n]!) * 127}`);
-      }
+      const wrong = wrongColumns(i, bytes, scales);
       let nonZero = 0;
       for (let k = 0; k < bytes.length; k++) if (bytes[k] !== 0) nonZero++;
       if (nonZero !== size) wrong.push(`w${i} has ${nonZero} non-zero bytes, expected ${size}`);
@@ -158,20 +166,11 @@ describe('mlctl quantize on a model over 2 GiB', () => {
     console.info(`quantize --mode static of ${(totalBytes / 2 ** 30).toFixed(2)} GiB of external weights: peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB; ${times}`);
 
     const { model } = await loadModel(output);
-    const range = quantRange('int8', true, false);
     for (const i of [0, 1, 17, layers - 1]) {
       const data = model.graph!.initializer.find((tensor) => tensor.name === `w${i}_quantized`)!;
       const scales = tensorData(model.graph!.initializer.find((tensor) => tensor.name === `w${i}_scale`)!) as Float32Array;
       const bytes = new Int8Array(data.rawData!.buffer, data.rawData!.byteOffset, data.rawData!.byteLength);
-      const { row, values } = patch(i);
-      const wrong: string[] = [];
-      for (let n = 0; n < size && wrong.length < 5; n++) {
-        const scale = Math.fround(computeScaleZeroPoint(Math.min(values[n]!, 0), Math.max(values[n]!, 0), range, true).scale);
-        if (scales[n] !== scale) wrong.push(`w${i} scale[${n}] = ${scales[n]}, expected ${scale}`);
-        const byte = bytes[row * size + n];
-        if (byte !== Math.sign(values[n]!) * 127) wrong.push(`w${i}[${row}, ${n}] = ${byte}, expected ${Math.sign(values[n]!) * 127}`);
-      }
-      expect(wrong).toEqual([]);
+      expect(wrongColumns(i, bytes, scales)).toEqual([]);
     }
     const session = await createSession(output, { logLevel: 'fatal' });
     try {

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { materializeLightFile } from '../fixtures/materialize-light.js';
 import { createSession } from '../src/runtime/onnxruntime.js';
+import { compareOutputs, worstCosine } from '../src/verify/compare.js';
 import type { HostTensor } from '../src/runtime/types.js';
 import { markdownTable } from './lib/measure.js';
 
@@ -205,23 +206,7 @@ async function unseenCosines(model: StaticModel, candidate: string): Promise<{ m
     }
   };
   const [reference, quantized] = [await outputs(model.file), await outputs(candidate)];
-  const cosines = reference.map((a, i) => {
-    let worst = 1;
-    for (const [name, x] of Object.entries(a)) {
-      const p = x.data as Float32Array;
-      const q = quantized[i]![name]!.data as Float32Array;
-      let dot = 0;
-      let pp = 0;
-      let qq = 0;
-      for (let k = 0; k < p.length; k++) {
-        dot += p[k]! * q[k]!;
-        pp += p[k]! * p[k]!;
-        qq += q[k]! * q[k]!;
-      }
-      worst = Math.min(worst, dot / Math.sqrt(pp * qq));
-    }
-    return worst;
-  });
+  const cosines = reference.map((a, i) => worstCosine(compareOutputs(a, quantized[i]!)) ?? Number.NaN);
   return { mean: cosines.reduce((a, b) => a + b, 0) / cosines.length, min: Math.min(...cosines) };
 }
 

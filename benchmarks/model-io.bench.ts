@@ -10,8 +10,7 @@
  * - vgg19: VGG19 from ../shared/corpus/onnx-light materialized with random weights (548 MiB).
  */
 import { execFile, spawn } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../src/onnx
 import { encodeMessageChunks } from '../src/onnx/codec.js';
 import { decodeModel, loadModel, saveModel } from '../src/onnx/model-io.js';
 import { DataType, type TensorProto } from '../src/onnx/types.js';
+import { writeFileSynced } from './lib/files.js';
 import { formatMiB, formatRatio, markdownTable, median, timePaired, timeSync, verdict, type PairedTiming } from './lib/measure.js';
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -124,17 +124,6 @@ function runChild(task: ChildTask | 'idle', source: string, target: string): Pro
 }
 
 // --- Timed steps.
-
-/** The baseline write: the same bytes, same folder, then fsync of the file (saveModel fsyncs too). */
-async function writeFileSynced(target: string, bytes: Uint8Array): Promise<void> {
-  await writeFile(target, bytes);
-  const handle = await open(target, fsConstants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 const execFileAsync = promisify(execFile);
 

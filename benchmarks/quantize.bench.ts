@@ -14,20 +14,20 @@
  * and VGG19 / ResNet50 materialized from ../shared/corpus/onnx-light; generated on first use.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { constants as fsConstants } from 'node:fs';
 import { materializeLightFile, randomNormalFloat32 } from '../fixtures/materialize-light.js';
 import { makeGraph, makeModel, makeNode, makeTensorValueInfo } from '../src/onnx/builder.js';
 import { loadModel, saveModel, serializeModel } from '../src/onnx/model-io.js';
-import { DataType, type ModelProto, type TensorProto } from '../src/onnx/types.js';
+import { DataType, type TensorProto } from '../src/onnx/types.js';
 import { convertOpset } from '../src/passes/convert/opset/index.js';
 import { quantizeModel, type QuantizeMode, type QuantizeOptions } from '../src/passes/quantize/index.js';
 import { createSession } from '../src/runtime/onnxruntime.js';
 import type { HostTensor, RuntimeSession } from '../src/runtime/types.js';
+import { writeFileSynced } from './lib/files.js';
 import { convIntegerWeightTypes } from '../src/verify/capabilities.js';
 // The built job, as the CLI runs it: worker threads need the compiled worker script (run `npm run build` first).
 import { runQuantizeJob } from '../dist/verify/quantize-job.js';
@@ -109,16 +109,6 @@ async function ensure(model: BenchModel): Promise<void> {
 
 async function passOptions(mode: QuantizeMode): Promise<QuantizeOptions> {
   return { mode, convertOpset: (m, target) => convertOpset(m, target), convIntegerWeightTypes: await convIntegerWeightTypes() };
-}
-
-async function writeFileSynced(target: string, bytes: Uint8Array): Promise<void> {
-  await writeFile(target, bytes);
-  const handle = await open(target, fsConstants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function benchTool(model: BenchModel, repetitions: number): Promise<string[][]> {

@@ -7,7 +7,7 @@
 import { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomicWith } from '../common/atomic-file.js';
-import { FileError, MlctlError, UnsafePathError, UsageError } from '../common/errors.js';
+import { MlctlError, UnsafePathError, UsageError } from '../common/errors.js';
 import {
   checkExternalDataLocation,
   isExternalTensor,

@@ -163,7 +163,7 @@ export function planStatic(graph: GraphProto, ranges: TensorRanges, options: Sta
     if (options.forceFloat.has(label)) return float('kept in float by the accuracy-driven search');
     const inputs = dataInputIndices(rule, node.input.length).map((i) => ({ i, name: node.input[i] ?? '' })).filter((input) => input.name !== '');
     const outputs = dataOutputIndices(rule, node.output.length).map((i) => node.output[i] ?? '');
-    const extraOutputUsed = node.output.some((name, i) => !outputs.includes(name) && name !== '' && index.isUsed(name));
+    const extraOutputUsed = node.output.some((name) => !outputs.includes(name) && name !== '' && index.isUsed(name));
     if (extraOutputUsed) return float('an output other than its data output is used');
 
     switch (rule.role) {

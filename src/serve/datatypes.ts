@@ -7,7 +7,7 @@
  * are a 4-byte little-endian length followed by the bytes).
  */
 import type { KServeDatatype } from '../onnx/dtypes.js';
-import type { TensorDtype } from '../runtime/types.js';
+import type { TensorData, TensorDtype } from '../runtime/types.js';
 
 /** How a datatype's JSON values are written and checked. */
 export type ValueKind = 'float' | 'integer' | 'bigint' | 'bool' | 'bytes';
@@ -64,4 +64,27 @@ export function datatypeOfDtype(dtype: TensorDtype | 'non-tensor'): V2DatatypeIn
 /** The datatype names as a list for error messages. */
 export function datatypeNames(): string {
   return table.map((info) => info.name).join(', ');
+}
+
+/**
+ * A zeroed typed array for `count` elements of a fixed-size datatype
+ * (FP16 as its raw bits in a Uint16Array).
+ * @throws Error for BYTES, whose elements have no fixed size.
+ */
+export function allocateFixedSize(info: V2DatatypeInfo, count: number): Exclude<TensorData, string[]> {
+  switch (info.dtype) {
+    case 'bool':
+    case 'uint8': return new Uint8Array(count);
+    case 'uint16':
+    case 'float16': return new Uint16Array(count);
+    case 'uint32': return new Uint32Array(count);
+    case 'uint64': return new BigUint64Array(count);
+    case 'int8': return new Int8Array(count);
+    case 'int16': return new Int16Array(count);
+    case 'int32': return new Int32Array(count);
+    case 'int64': return new BigInt64Array(count);
+    case 'float32': return new Float32Array(count);
+    case 'float64': return new Float64Array(count);
+    default: throw new Error(`datatype ${info.name} has no fixed element size`);
+  }
 }

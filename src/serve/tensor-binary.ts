@@ -9,7 +9,7 @@
  */
 import { endianness } from 'node:os';
 import type { HostTensor, TensorData } from '../runtime/types.js';
-import type { V2DatatypeInfo } from './datatypes.js';
+import { allocateFixedSize, type V2DatatypeInfo } from './datatypes.js';
 import { badRequest } from './http-error.js';
 
 if (endianness() !== 'LE') {
@@ -19,24 +19,6 @@ if (endianness() !== 'LE') {
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
-
-function allocateFixed(info: V2DatatypeInfo, count: number): Exclude<TensorData, string[]> {
-  switch (info.dtype) {
-    case 'bool':
-    case 'uint8': return new Uint8Array(count);
-    case 'uint16':
-    case 'float16': return new Uint16Array(count);
-    case 'uint32': return new Uint32Array(count);
-    case 'uint64': return new BigUint64Array(count);
-    case 'int8': return new Int8Array(count);
-    case 'int16': return new Int16Array(count);
-    case 'int32': return new Int32Array(count);
-    case 'int64': return new BigInt64Array(count);
-    case 'float32': return new Float32Array(count);
-    case 'float64': return new Float64Array(count);
-    default: throw new Error(`no binary decoding for dtype '${info.dtype}'`);
-  }
-}
 
 /**
  * The byte size binary data of `count` elements must have, or undefined for
@@ -54,7 +36,7 @@ export function binarySizeOf(info: V2DatatypeInfo, count: number): number | unde
  */
 export function decodeBinaryData(info: V2DatatypeInfo, bytes: Uint8Array, count: number, label: string): TensorData {
   if (info.elementBytes === undefined) return decodeBytesElements(bytes, count, label);
-  const out = allocateFixed(info, count);
+  const out = allocateFixedSize(info, count);
   new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
   if (info.kind === 'bool') {
     const flags = out as Uint8Array;

@@ -4,30 +4,12 @@
  * elements written as a flat JSON array.
  */
 import type { HostTensor, TensorData } from '../runtime/types.js';
-import type { V2DatatypeInfo } from './datatypes.js';
+import { allocateFixedSize, type V2DatatypeInfo } from './datatypes.js';
 import { badRequest } from './http-error.js';
 import { describeJsonValue } from './json-body.js';
 
 /** Largest integer a JSON number carries exactly in JavaScript (2^53 − 1). */
 const MAX_EXACT_JSON_INTEGER = Number.MAX_SAFE_INTEGER;
-
-function allocate(info: V2DatatypeInfo, count: number): TensorData {
-  switch (info.dtype) {
-    case 'bool': return new Uint8Array(count);
-    case 'uint8': return new Uint8Array(count);
-    case 'uint16': return new Uint16Array(count);
-    case 'uint32': return new Uint32Array(count);
-    case 'uint64': return new BigUint64Array(count);
-    case 'int8': return new Int8Array(count);
-    case 'int16': return new Int16Array(count);
-    case 'int32': return new Int32Array(count);
-    case 'int64': return new BigInt64Array(count);
-    case 'float32': return new Float32Array(count);
-    case 'float64': return new Float64Array(count);
-    case 'string': return new Array<string>(count);
-    default: throw new Error(`no JSON decoding for dtype '${info.dtype}'`);
-  }
-}
 
 function expectedValues(info: V2DatatypeInfo): string {
   switch (info.kind) {
@@ -117,7 +99,7 @@ export function decodeJsonData(info: V2DatatypeInfo, data: unknown, count: numbe
     throw badRequest(`${label}: ${info.name} data cannot be sent as JSON; send it as binary data (parameters.binary_data_size) instead`);
   }
   if (!Array.isArray(data)) throw badRequest(`${label}: "data" must be an array, not ${describeJsonValue(data)}`);
-  const out = allocate(info, count);
+  const out = info.dtype === 'string' ? new Array<string>(count) : allocateFixedSize(info, count);
   const store = storeFor(info, out);
   let filled = 0;
   const tooMany = (): Error => badRequest(`${label}: "data" has more than the ${count} elements that shape ${shapeText} needs`);

@@ -11,16 +11,8 @@ import { createSession } from '../../../src/runtime/onnxruntime.js';
 import { randomInputs } from '../../../src/runtime/random-inputs.js';
 import type { HostTensor } from '../../../src/runtime/types.js';
 import { cosine } from '../../helpers/metrics.js';
-export { cosine };
-
-/** Seeded values in [−amplitude, amplitude). */
-export function seeded(count: number, seed: number, amplitude = 1): Float32Array {
-  let state = seed >>> 0;
-  return Float32Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32 - 0.5) * 2 * amplitude;
-  });
-}
+import { seeded } from '../../helpers/seeded.js';
+export { cosine, seeded };
 
 /** A float32 initializer of seeded values. */
 export function weight(name: string, dims: number[], seed: number, amplitude = 0.5): TensorProto {

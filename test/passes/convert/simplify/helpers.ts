@@ -12,16 +12,8 @@ import { createSession } from '../../../../src/runtime/onnxruntime.js';
 import type { HostTensor } from '../../../../src/runtime/types.js';
 import { feedAs, widenFloat16 } from '../../../../src/convert-runtime/host-tensors.js';
 import { cosine } from '../../../helpers/metrics.js';
-export { cosine };
-
-/** Seeded values in [−amplitude, amplitude). */
-export function seeded(count: number, seed: number, amplitude = 1): Float32Array {
-  let state = seed >>> 0;
-  return Float32Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state / 2 ** 32 - 0.5) * 2 * amplitude;
-  });
-}
+import { seeded } from '../../../helpers/seeded.js';
+export { cosine, seeded };
 
 const count = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 

@@ -201,3 +201,17 @@ export class GraphIndex {
     return this.consumerLists.has(name) || this.subgraphUserLists.has(name) || this.outputNames.has(name);
   }
 }
+
+/**
+ * Whether a BatchNormalization normalizes with its running statistics only,
+ * so it is a per-channel affine map that can be folded into a neighbouring
+ * convolution: no `training_mode`, no `is_test` = 0 (opset < 7), spatial
+ * (opset < 9 default) and no training output (running mean/var) that anything reads.
+ */
+export function isInferenceBatchNorm(node: NodeProto, index: GraphIndex): boolean {
+  const int = (name: string): bigint | undefined => node.attribute.find((a) => a.name === name)?.i;
+  if ((int('training_mode') ?? 0n) !== 0n) return false;
+  if (int('is_test') === 0n) return false;
+  if ((int('spatial') ?? 1n) !== 1n) return false;
+  return node.output.slice(1).every((name) => name === '' || !index.isUsed(name));
+}

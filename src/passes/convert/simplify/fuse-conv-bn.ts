@@ -5,7 +5,7 @@
  * per output channel. Computed in float64 and rounded once to float32.
  */
 import type { UniqueNameGenerator } from '../../../onnx/graph.js';
-import { GraphIndex } from '../../../onnx/graph.js';
+import { GraphIndex, isInferenceBatchNorm } from '../../../onnx/graph.js';
 import { isDefaultDomain } from '../../../onnx/opset.js';
 import { createTensor, tensorData } from '../../../onnx/tensor.js';
 import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../../../onnx/types.js';
@@ -21,14 +21,6 @@ function values(tensor: TensorProto | undefined): Float32Array | Float64Array | 
   } catch {
     return undefined;
   }
-}
-
-/** Whether a BatchNormalization node normalizes with its running statistics only. */
-function isInferenceBatchNorm(node: NodeProto, index: GraphIndex): boolean {
-  if (intAttribute(node, 'training_mode', 0) !== 0) return false;
-  if (intAttribute(node, 'is_test') === 0) return false;
-  if (intAttribute(node, 'spatial', 1) !== 1) return false;
-  return node.output.slice(1).every((name) => name === '' || !index.isUsed(name));
 }
 
 interface Fusion {

@@ -14,7 +14,7 @@
  * DepthToSpace moves before it, so the Conv's activation fuses into it.
  */
 import { makeAttribute, makeNode } from '../../../onnx/builder.js';
-import { GraphIndex } from '../../../onnx/graph.js';
+import { GraphIndex, isInferenceBatchNorm } from '../../../onnx/graph.js';
 import { isDefaultDomain } from '../../../onnx/opset.js';
 import { createTensor, tensorDims } from '../../../onnx/tensor.js';
 import { DataType, type GraphProto, type NodeProto, type TensorProto } from '../../../onnx/types.js';
@@ -59,14 +59,6 @@ function intsAttribute(node: NodeProto, name: string): number[] | undefined {
 function stringAttribute(node: NodeProto, name: string): string | undefined {
   const value = node.attribute.find((a) => a.name === name)?.s;
   return value === undefined ? undefined : new TextDecoder().decode(value);
-}
-
-/** Whether a BatchNormalization uses only its running statistics and nothing reads its training outputs (as prepare.ts checks). */
-function isInferenceBatchNorm(node: NodeProto, index: GraphIndex): boolean {
-  if (intAttribute(node, 'training_mode', 0) !== 0) return false;
-  if (node.attribute.some((a) => a.name === 'is_test') && intAttribute(node, 'is_test', 1) === 0) return false;
-  if (intAttribute(node, 'spatial', 1) !== 1) return false;
-  return node.output.slice(1).every((name) => name === '' || !index.isUsed(name));
 }
 
 /** A group-1 ConvTranspose with a constant float weight and a constant (or no) bias. */

@@ -18,11 +18,11 @@
  * calibrated ranges refer to.
  */
 import { describeError } from '../../../common/errors.js';
-import { GraphIndex, opsetVersion, UniqueNameGenerator } from '../../../onnx/graph.js';
+import { GraphIndex, isInferenceBatchNorm, opsetVersion, UniqueNameGenerator } from '../../../onnx/graph.js';
 import { isDefaultDomain, minIrVersionForOpset } from '../../../onnx/opset.js';
 import { createTensor, tensorDims } from '../../../onnx/tensor.js';
 import { DataType, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../../../onnx/types.js';
-import { floatAttribute, intAttribute } from '../plan.js';
+import { floatAttribute } from '../plan.js';
 import { rewriteConvTranspose, type ConvTransposeRewriteReport } from './convtranspose.js';
 import { foldAffineIntoConv, type AffineFoldReport } from './fold-affine.js';
 import type { OpsetConverter } from '../types.js';
@@ -67,14 +67,6 @@ const isFloat = (tensor: TensorProto): boolean => tensor.dataType === DataType.F
 
 function label(node: NodeProto, index: number): string {
   return node.name !== undefined && node.name !== '' ? node.name : `#${index}`;
-}
-
-/** Whether a BatchNormalization uses only its running statistics and nothing reads its training outputs. */
-function isInferenceBatchNorm(node: NodeProto, index: GraphIndex): boolean {
-  if (intAttribute(node, 'training_mode', 0) !== 0) return false;
-  if (node.attribute.some((a) => a.name === 'is_test') && intAttribute(node, 'is_test', 1) === 0) return false;
-  if (intAttribute(node, 'spatial', 1) !== 1) return false;
-  return node.output.slice(1).every((name) => name === '' || !index.isUsed(name));
 }
 
 interface Fold {

@@ -48,15 +48,18 @@ interface LoadOutcome {
   networkErrors: number;
   /** First output value of each 200 response, in order. */
   firstValues: number[];
+  /** The same responses with when their request was sent and when the response arrived (performance.now()). */
+  answers: { sentAt: number; receivedAt: number; value: number }[];
 }
 
 function closedLoopLoad(url: string, concurrency: number): { stop: () => void; done: Promise<LoadOutcome> } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const outcome: LoadOutcome = { statuses: new Map(), networkErrors: 0, firstValues: [] };
+  const outcome: LoadOutcome = { statuses: new Map(), networkErrors: 0, firstValues: [], answers: [] };
   let stopped = false;
   const caller = async (): Promise<void> => {
     while (!stopped) {
       let reply: Reply;
+      const sentAt = performance.now();
       try {
         reply = await request(`${url}/v2/models/scale/infer`, { body: scaleBody, agent, timeoutMs: 10_000 });
       } catch {
@@ -65,7 +68,11 @@ function closedLoopLoad(url: string, concurrency: number): { stop: () => void; d
         return;
       }
       outcome.statuses.set(reply.status, (outcome.statuses.get(reply.status) ?? 0) + 1);
-      if (reply.status === 200) outcome.firstValues.push((reply.json as { outputs: { data: number[] }[] }).outputs[0]!.data[0]!);
+      if (reply.status === 200) {
+        const value = (reply.json as { outputs: { data: number[] }[] }).outputs[0]!.data[0]!;
+        outcome.firstValues.push(value);
+        outcome.answers.push({ sentAt, receivedAt: performance.now(), value });
+      }
       if (reply.status === 503) return;
     }
   };
@@ -206,7 +213,12 @@ describe('--watch', () => {
     const switched = values.indexOf(5);
     expect(switched).toBeGreaterThan(0);
     expect(values.slice(0, switched).every((value) => value === 1)).toBe(true);
-    expect(values.slice(switched).every((value) => value === 5)).toBe(true);
+    // Every answer came from one model or the other. A request already running on the old session when the new one
+    // took over may still answer 1 after another caller's 5 arrived; but no request sent after a 5 arrived gets the old model.
+    expect(values.every((value) => value === 1 || value === 5)).toBe(true);
+    const firstNewAt = outcome.answers[switched]!.receivedAt;
+    expect(outcome.answers.filter((answer) => answer.sentAt > firstNewAt && answer.value !== 5)).toEqual([]);
+    expect(outcome.answers.filter((answer) => answer.sentAt > firstNewAt).length).toBeGreaterThan(0);
     const failure = server.events().find((event) => event['event'] === 'reload-failed');
     expect(failure).toMatchObject({ model: 'scale', version: '1', action: 'keeps serving the previous load', error: expect.stringMatching(/\S/) });
     expect((await request(`${server.url}/v2/health/ready`)).status).toBe(200);
